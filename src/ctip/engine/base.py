@@ -1,0 +1,58 @@
+"""The Engine protocol and the declared gaps between engines.
+
+An engine does three things: take an Arrow table under a name (``register``), run SQL
+(``sql`` for statements, ``to_arrow`` for results), and say what it cannot do. Gaps are data:
+a step that needs a capability calls ``require(engine, capability)`` and fails loudly, naming
+the engine, instead of quietly falling back to another code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from ctip.errors import EngineGapError
+
+# capability -> {engine name: why it is missing}. An engine not listed has the capability.
+ENGINE_GAPS: dict[str, dict[str, str]] = {
+    "transactions": {
+        "spark": "Spark SQL has no multi-statement transactions; write to a new Parquet dataset",
+    },
+    "workspace-tables": {
+        "spark": "the workspace is one DuckDB file; Spark jobs read and write Parquet datasets",
+    },
+}
+
+
+class Engine(Protocol):
+    """What capability code may ask of an engine."""
+
+    name: str
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Expose an Arrow table to SQL under ``name`` for the life of the engine."""
+
+    def unregister(self, name: str) -> None:
+        """Forget a registered table."""
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> None:
+        """Run a statement (DDL or DML) to completion."""
+
+    def to_arrow(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a query and return its whole result as an Arrow table."""
+
+    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query with a small result and return it as Python tuples."""
+
+
+def missing_capability(engine_name: str, capability: str) -> str | None:
+    return ENGINE_GAPS.get(capability, {}).get(engine_name)
+
+
+def require(engine: Engine, capability: str) -> None:
+    """Raise EngineGapError when ``engine`` declares ``capability`` as a gap."""
+    reason = missing_capability(engine.name, capability)
+    if reason is not None:
+        raise EngineGapError(f"the {engine.name} engine cannot do '{capability}': {reason}")

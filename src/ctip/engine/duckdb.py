@@ -1,0 +1,71 @@
+"""The default engine: DuckDB in process, over the workspace file or in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+
+class DuckDBEngine:
+    """An Engine over one DuckDB connection.
+
+    DuckDB's own progress bar is switched off: it writes to stdout, which belongs to the
+    command's machine-readable output.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        database: Path | str = ":memory:",
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        read_only: bool = False,
+    ) -> None:
+        config: dict[str, str | bool | int] = {}
+        if threads:
+            config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        self.connection = duckdb.connect(str(database), read_only=read_only, config=config)
+        self.connection.execute("SET enable_progress_bar = false").fetchall()
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.connection.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.connection.unregister(name)
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> None:
+        self.connection.execute(query, params).fetchall()
+
+    def to_arrow(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        table: pa.Table = self.connection.sql(query, params=params).to_arrow_table()
+        return table
+
+    def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.connection.execute(query, params).fetchall()
+
+    def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self.rows(query, params)
+        return rows[0][0] if rows else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All statements inside commit together or not at all."""
+        self.connection.begin()
+        try:
+            yield
+        except BaseException:
+            self.connection.rollback()
+            raise
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,1 @@
+"""Reading, mapping, validating and loading agency files into the workspace."""
