@@ -60,13 +60,17 @@ def _external_code_list(value_names: str, value_labels: str) -> str | None:
     return None
 
 
-def read_field_standard(path: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """Return (fields, code lists) from the ODS field standard."""
+FieldStandard = tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], list[dict[str, str]]]
+
+
+def read_field_standard(path: Path) -> FieldStandard:
+    """Return (fields, code lists, example assessment questions) from the ODS standard."""
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
     header = [str(h).strip() for h in rows[0]]
     index = {name: i for i, name in enumerate(header)}
     fields: list[dict[str, Any]] = []
     code_lists: dict[str, list[dict[str, Any]]] = {}
+    questions: list[dict[str, str]] = []
     section = ""
     for row in rows[1:]:
         cells = [str(c).strip() if c is not None else "" for c in row]
@@ -74,6 +78,10 @@ def read_field_standard(path: Path) -> tuple[list[dict[str, Any]], dict[str, lis
             section = " ".join(cells[index["Section"]].split())
         name = cells[index["Field Name including Prefix"]]
         if not name:
+            continue
+        if name == "N/A":  # assessment sections list example questions, not fields
+            label = " ".join(cells[index["Field Label"]].replace("EXAMPLE QUESTION", "").split())
+            questions.append({"section": section, "question": label})
             continue
         field_type = cells[index["Field Type"]]
         status = cells[index["Status"]].upper()
@@ -109,7 +117,7 @@ def read_field_standard(path: Path) -> tuple[list[dict[str, Any]], dict[str, lis
                 ]
                 field["code_list"] = name
         fields.append(field)
-    return fields, code_lists
+    return fields, code_lists, questions
 
 
 _TABLE_ROW = re.compile(r"^\|\s*(?P<key>[^|]+?)\s*\|\s*(?P<definition>.*?)\s*\|?\s*$")
@@ -144,15 +152,15 @@ def attach_definitions(
     """Copy value definitions from the Markdown page onto the matching code-list entries."""
     for heading, (field_name, prefix) in DEFINITION_SECTIONS.items():
         entries = code_lists.get(field_name, [])
-        by_key = {}
+        by_key: dict[str, dict[str, Any]] = {}
         for entry in entries:
             by_key[_normalise(entry["code"])] = entry
             by_key[_normalise(entry["label"])] = entry
         for key, definition in definitions.get(heading, []):
             stripped = key[len(prefix) :] if prefix and key.startswith(prefix) else key
-            entry = by_key.get(_normalise(stripped))
-            if entry is not None:
-                entry["definition"] = definition
+            match = by_key.get(_normalise(stripped))
+            if match is not None:
+                match["definition"] = definition
 
 
 def labour_subdivisions(definitions: dict[str, list[tuple[str, str]]]) -> list[dict[str, Any]]:
@@ -174,7 +182,13 @@ def labour_subdivisions(definitions: dict[str, list[tuple[str, str]]]) -> list[d
         for label, definition in rows:
             code = re.sub(r"[^A-Za-z0-9]+", " ", label).title().replace(" ", "")
             result.append(
-                {"code": code, "label": label, "definition": definition, "tier": tier, "parent": parent}
+                {
+                    "code": code,
+                    "label": label,
+                    "definition": definition,
+                    "tier": tier,
+                    "parent": parent,
+                }
             )
     return result
 
@@ -182,7 +196,7 @@ def labour_subdivisions(definitions: dict[str, list[tuple[str, str]]]) -> list[d
 def build(htcds_dir: Path) -> dict[str, Any]:
     standard = htcds_dir / STANDARD_FILE
     definitions_path = htcds_dir / DEFINITIONS_FILE
-    fields, code_lists = read_field_standard(standard)
+    fields, code_lists, questions = read_field_standard(standard)
     definitions = read_definitions(definitions_path)
     attach_definitions(code_lists, definitions)
     code_lists["labour_subdivision"] = labour_subdivisions(definitions)
@@ -203,6 +217,7 @@ def build(htcds_dir: Path) -> dict[str, Any]:
         "sections": sections,
         "fields": fields,
         "code_lists": code_lists,
+        "assessment_questions": questions,
     }
 
 

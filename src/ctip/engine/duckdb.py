@@ -28,7 +28,7 @@ class DuckDBEngine:
         memory_limit: str | None = None,
         read_only: bool = False,
     ) -> None:
-        config: dict[str, str | bool | int] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
         if threads:
             config["threads"] = threads
         if memory_limit:
@@ -51,6 +51,11 @@ class DuckDBEngine:
 
     def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.connection.execute(query, params).fetchall()
+
+    def records(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dicts (for small results)."""
+        records: list[dict[str, Any]] = self.to_arrow(query, params).to_pylist()
+        return records
 
     def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.rows(query, params)

@@ -25,7 +25,12 @@ from ctip.ingest.readers import LIST_SEPARATOR, ROW_COLUMN
 from ctip.ingest.rules import CROSS_FIELD_RULES
 from ctip.ingest.sql import case_map, ident, lit, lit_list, map_literal
 from ctip.model.codes import load_code_lists
-from ctip.model.countries import alpha3_to_alpha2, country_codes, country_name_lookup, language_codes
+from ctip.model.countries import (
+    alpha3_to_alpha2,
+    country_codes,
+    country_name_lookup,
+    language_codes,
+)
 from ctip.model.fields import FieldSpec, case_schema
 
 
@@ -65,7 +70,9 @@ class CompiledMapping:
 
     @property
     def event_types(self) -> list[str]:
-        return [t for t in EVENT_TYPES if any(k.startswith(f"events.{t}.") for k in self.contributions)]
+        return [
+            t for t in EVENT_TYPES if any(k.startswith(f"events.{t}.") for k in self.contributions)
+        ]
 
     def warnings(self) -> list[str]:
         notes: list[str] = []
@@ -98,7 +105,11 @@ class CompiledMapping:
         default = self.mapping.defaults.get(key)
         if spec.is_list:
             pieces = [p.value for p in parts if p.kind == "list"]
-            flags = [f"CASE WHEN {p.value} THEN {lit(p.flag or '')} END" for p in parts if p.kind == "flag"]
+            flags = [
+                f"CASE WHEN {p.value} THEN {lit(p.flag or '')} END"
+                for p in parts
+                if p.kind == "flag"
+            ]
             if flags:
                 pieces.append("[" + ", ".join(flags) + "]")
             if not pieces:
@@ -150,7 +161,7 @@ class CompiledMapping:
         clean = ",\n    ".join(f"{sql} AS {alias}" for alias, sql in self.clean) or "NULL AS _none"
         raw = ", ".join(f"{lit(c)}, s.{ident(c)}" for c in self.all_columns)
         values = ",\n    ".join(f"{sql} AS {ident(name)}" for name, sql in self.field_expressions())
-        column_checks = [c for c in self.checks]
+        column_checks = list(self.checks)
         ok_columns = ",\n    ".join(f"{c.ok} AS _ctip_ok_{i}" for i, c in enumerate(column_checks))
         nonblank = (
             "coalesce(" + ", ".join(self.aliases[c] for c in self.mapped_columns) + ") IS NOT NULL"
@@ -159,9 +170,12 @@ class CompiledMapping:
         )
         extra = self._extra_sql()
         cross = self.cross_checks()
-        all_ok = " AND ".join(
-            [f"_ctip_ok_{i}" for i in range(len(column_checks))] + [c.ok for c in cross]
-        ) or "true"
+        all_ok = (
+            " AND ".join(
+                [f"_ctip_ok_{i}" for i in range(len(column_checks))] + [c.ok for c in cross]
+            )
+            or "true"
+        )
         error_items = [
             f"CASE WHEN NOT _ctip_ok_{i} THEN {_error_struct(c)} END"
             for i, c in enumerate(column_checks)
@@ -197,7 +211,8 @@ FROM checked JOIN {source} AS s ON s.{ident(ROW_COLUMN)} = checked._ctip_row
             return "NULL::JSON"
         aliases = [self.aliases[c] for c in self.kept]
         pairs = ", ".join(f"{lit(c)}, {a}" for c, a in zip(self.kept, aliases, strict=True))
-        return f"CASE WHEN coalesce({', '.join(aliases)}) IS NULL THEN NULL ELSE json_object({pairs}) END"
+        any_kept = f"coalesce({', '.join(aliases)})"
+        return f"CASE WHEN {any_kept} IS NULL THEN NULL ELSE json_object({pairs}) END"
 
 
 def event_column(event_type: str, attribute: str) -> str:
@@ -281,7 +296,8 @@ def _allowed(spec: FieldSpec) -> str:
     if spec.code_list is not None:
         codes = load_code_lists()[spec.code_list].values()
         shown = ", ".join(codes[:8]) + (", ..." if len(codes) > 8 else "")
-        return f"a {spec.code_list} code ({shown})"
+        article = "an" if spec.code_list[0] in "aeiou" else "a"
+        return f"{article} {spec.code_list} code ({shown})"
     return "a valid value"
 
 
@@ -340,7 +356,10 @@ class _Compiler:
             missing |= {k for k, v in rule.values.items() if v is None}
         trimmed = f"trim(s.{ident(header)})"
         self.result.clean.append(
-            (alias, f"CASE WHEN {trimmed} IN {lit_list(sorted(missing))} THEN NULL ELSE {trimmed} END")
+            (
+                alias,
+                f"CASE WHEN {trimmed} IN {lit_list(sorted(missing))} THEN NULL ELSE {trimmed} END",
+            )
         )
         return alias
 
@@ -358,21 +377,28 @@ class _Compiler:
             flag = self._boolean(alias)
             self._add(key, Contribution(header, flag, "flag", rule.flag))
             self._check(
-                f"({alias} IS NULL OR {flag} IS NOT NULL)", header, key, alias,
+                f"({alias} IS NULL OR {flag} IS NOT NULL)",
+                header,
+                key,
+                alias,
                 lit("not a yes/no flag (use 1 or 0, or -99 for unknown)"),
             )
             return
         if spec.is_list:
             separator = LIST_SEPARATOR if header in self.list_columns else rule.split
             items = (
-                f"list_filter(list_transform(string_split({alias}, {lit(separator)}), lambda x: trim(x)), lambda x: x <> '')"
+                f"list_filter(list_transform(string_split({alias}, {lit(separator)}),"
+                " lambda x: trim(x)), lambda x: x <> '')"
                 if separator
                 else f"CASE WHEN {alias} IS NULL THEN []::VARCHAR[] ELSE [{alias}] END"
             )
             mapped = f"list_transform({items}, lambda x: {_item_lookup(spec, 'x', values)})"
             self._add(key, Contribution(header, mapped, "list"))
             self._check(
-                f"({alias} IS NULL OR list_count({mapped}) = len({items}))", header, key, alias,
+                f"({alias} IS NULL OR list_count({mapped}) = len({items}))",
+                header,
+                key,
+                alias,
                 lit(f"not {_allowed(spec)} (each value)"),
             )
             return
@@ -383,7 +409,10 @@ class _Compiler:
     def _boolean(self, alias: str) -> str:
         true = lit_list(v.lower() for v in self.mapping.true_values)
         false = lit_list(v.lower() for v in self.mapping.false_values)
-        return f"(CASE WHEN lower({alias}) IN {true} THEN true WHEN lower({alias}) IN {false} THEN false END)"
+        return (
+            f"(CASE WHEN lower({alias}) IN {true} THEN true"
+            f" WHEN lower({alias}) IN {false} THEN false END)"
+        )
 
     def _range(self, spec: FieldSpec, number: str) -> tuple[str, str]:
         low = spec.minimum if spec.minimum is not None else None
@@ -412,19 +441,27 @@ class _Compiler:
             kind = "a whole number" if spec.type == "integer" else "a number"
             reason = (
                 f"CASE WHEN {number} IS NULL THEN {lit('not ' + kind)}"
-                + (f" WHEN {number} <> floor({number}) THEN {lit('not a whole number')}" if whole else "")
+                + (
+                    f" WHEN {number} <> floor({number}) THEN {lit('not a whole number')}"
+                    if whole
+                    else ""
+                )
                 + f" ELSE {lit(range_text)} END"
             )
             if spec.name == "year_of_registration":
                 ok = f"({ok} AND ({alias} IS NULL OR {number} <= year(current_date)))"
-                reason = f"CASE WHEN {number} > year(current_date) THEN {lit('in the future')} ELSE {reason} END"
+                reason = (
+                    f"CASE WHEN {number} > year(current_date) THEN {lit('in the future')}"
+                    f" ELSE {reason} END"
+                )
             return value, ok, reason
         if spec.type == "date":
             formats = rule.format or self.mapping.date_formats
             value = f"CAST(try_strptime({alias}, [{', '.join(lit(f) for f in formats)}]) AS DATE)"
             ok = f"({alias} IS NULL OR ({value} IS NOT NULL AND {value} <= current_date))"
             reason = (
-                f"CASE WHEN {value} IS NULL THEN {lit('not a date in the format ' + ' or '.join(formats))}"
+                f"CASE WHEN {value} IS NULL"
+                f" THEN {lit('not a date in the format ' + ' or '.join(formats))}"
                 f" ELSE {lit('in the future')} END"
             )
             return value, ok, reason

@@ -174,7 +174,9 @@ class CaseImporter:
             )
             self._stage(compiled, fresh, identity)
             self._store(compiled, report, rejected, identity_for_rejected(table, report))
-            report.blank += self._count(f"SELECT count(*) FROM {MAPPED_TABLE} WHERE NOT _ctip_nonblank")
+            report.blank += self._count(
+                f"SELECT count(*) FROM {MAPPED_TABLE} WHERE NOT _ctip_nonblank"
+            )
             report.read -= report.blank - table.blank
             self._record_import(report, table, mapping, started)
             self._cleanup()
@@ -232,19 +234,23 @@ class CaseImporter:
             f" FROM {MAPPED_TABLE} WHERE NOT _ctip_ok AND _ctip_nonblank ORDER BY _ctip_row",
             [report.import_id, now],
         )
-        report.quarantined += self._quarantine_rejected(rejected, rejected_identity, report.import_id, now)
-        report.quarantine_reasons = self.engine.to_arrow(
+        report.quarantined += self._quarantine_rejected(
+            rejected, rejected_identity, report.import_id, now
+        )
+        report.quarantine_reasons = self.engine.records(
             "SELECT e.field AS field, e.reason AS reason, count(*) AS rows FROM ("
             "  SELECT unnest(errors) AS e FROM quarantine WHERE import_id = ?"
             ") GROUP BY ALL ORDER BY rows DESC, field LIMIT 10",
             [report.import_id],
-        ).to_pylist()
+        )
 
     def _store_events(self, compiled: CompiledMapping, import_id: str) -> None:
         attributes = [spec.name for spec in case_schema().event_fields]
         for event_type in compiled.event_types:
             selected = ", ".join(ident(event_column(event_type, a)) for a in attributes)
-            any_value = " OR ".join(f"{ident(event_column(event_type, a))} IS NOT NULL" for a in attributes)
+            any_value = " OR ".join(
+                f"{ident(event_column(event_type, a))} IS NOT NULL" for a in attributes
+            )
             self.engine.sql(
                 f"INSERT INTO case_events (case_id, event_type, {', '.join(attributes)}, import_id)"
                 f" SELECT substr(_ctip_sha, 1, 12) || '-' || _ctip_row_number,"
@@ -321,13 +327,13 @@ class CaseImporter:
 
     def _run_fix(self, table: SourceTable, source: str | None) -> ImportReport:
         ids = table.table.column(QUARANTINE_ID_COLUMN).to_pylist()
-        found = self.engine.to_arrow(
+        found = self.engine.records(
             "SELECT q.quarantine_id, q.import_id, q.source, q.file_sha256, q.row_number,"
             " q.resolved_at IS NOT NULL AS resolved, i.mapping_json, i.input_format"
             " FROM quarantine q JOIN imports i USING (import_id)"
             " WHERE q.quarantine_id IN (SELECT unnest(?::VARCHAR[]))",
             [ids],
-        ).to_pylist()
+        )
         by_id = {row["quarantine_id"]: row for row in found}
         unknown = [i for i in ids if i not in by_id]
         if unknown:
@@ -371,12 +377,20 @@ class CaseImporter:
                 "quarantine_id": fresh_ids,
             }
         )
-        columns = [c for c in table.columns if c not in (QUARANTINE_ID_COLUMN, QUARANTINE_ERRORS_COLUMN)]
+        columns = [
+            c for c in table.columns if c not in (QUARANTINE_ID_COLUMN, QUARANTINE_ERRORS_COLUMN)
+        ]
         compiled = compile_mapping(mapping, columns, table.list_columns)
         report.warnings.extend(compiled.warnings())
         started = datetime.now(UTC)
         with self.engine.transaction():
-            self._stage(compiled, fresh.drop_columns([QUARANTINE_ERRORS_COLUMN]) if QUARANTINE_ERRORS_COLUMN in fresh.column_names else fresh, identity)
+            self._stage(
+                compiled,
+                fresh.drop_columns([QUARANTINE_ERRORS_COLUMN])
+                if QUARANTINE_ERRORS_COLUMN in fresh.column_names
+                else fresh,
+                identity,
+            )
             self._store_fixed(compiled, report)
             self._record_import(report, table, mapping, started)
             self._cleanup()
@@ -401,7 +415,8 @@ class CaseImporter:
             [now, report.import_id],
         )
         report.quarantined = self._count(
-            f"UPDATE quarantine SET errors = m._ctip_errors, raw = m._ctip_raw FROM {MAPPED_TABLE} m"
+            "UPDATE quarantine SET errors = m._ctip_errors, raw = m._ctip_raw"
+            f" FROM {MAPPED_TABLE} m"
             " WHERE quarantine.quarantine_id = m._ctip_quarantine_id AND NOT m._ctip_ok"
         )
 

@@ -116,7 +116,9 @@ class Mapping(BaseModel):
         """Allow ``Column: field_name`` for the common one-to-one case."""
         if isinstance(value, dict):
             return {
-                str(k): ({"field": v} if isinstance(v, str) else ({"ignore": True} if v is None else v))
+                str(k): (
+                    {"field": v} if isinstance(v, str) else ({"ignore": True} if v is None else v)
+                )
                 for k, v in value.items()
             }
         return value

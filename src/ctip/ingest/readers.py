@@ -79,7 +79,7 @@ class SourceTable:
     @property
     def read(self) -> int:
         """Records read: parsed rows plus rows the parser rejected, blank rows excluded."""
-        return self.table.num_rows + len(self.rejected)
+        return int(self.table.num_rows) + len(self.rejected)
 
 
 def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = None) -> SourceTable:
@@ -162,7 +162,7 @@ def _decompress(path: Path, data: bytes) -> tuple[bytes, str]:
 
 def _sniff(data: bytes, path: Path) -> str:
     head = data[:4096]
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         return "xlsx"
     if head.startswith(b"PAR1"):
         return "parquet"
@@ -213,9 +213,23 @@ def _not_utf8(path: Path, data: bytes) -> BadInputError:
     )
 
 
-COMMON_ENCODINGS = ("utf_16", "cp1252", "iso8859_1", "iso8859_15", "cp1251", "koi8_r",
-                    "cp1250", "iso8859_2", "cp1256", "cp874", "gb18030", "big5", "shift_jis",
-                    "euc_kr", "mac_roman")
+COMMON_ENCODINGS = (
+    "utf_16",
+    "cp1252",
+    "iso8859_1",
+    "iso8859_15",
+    "cp1251",
+    "koi8_r",
+    "cp1250",
+    "iso8859_2",
+    "cp1256",
+    "cp874",
+    "gb18030",
+    "big5",
+    "shift_jis",
+    "euc_kr",
+    "mac_roman",
+)
 
 
 def _guess_encoding(data: bytes) -> str | None:
@@ -318,9 +332,7 @@ def _read_csv(path: Path, data: bytes, encoding: str | None) -> SourceTable:
         # Python's csv module, which knows where every record starts.
         return _read_csv_exact(path, data, delimiter, columns)
     rows = pa.array(range(2, table.num_rows + 2), type=pa.int64())
-    return SourceTable(
-        path, "", 0, "csv", table.append_column(ROW_COLUMN, rows), columns
-    )
+    return SourceTable(path, "", 0, "csv", table.append_column(ROW_COLUMN, rows), columns)
 
 
 def _read_csv_exact(path: Path, data: bytes, delimiter: str, columns: list[str]) -> SourceTable:
@@ -454,7 +466,9 @@ def _records_to_source(
         columns.update(dict.fromkeys(flat))
         flat_records.append((number, flat))
     names = list(columns)
-    arrays = [pa.array([flat.get(n, "") for _, flat in flat_records], type=pa.string()) for n in names]
+    arrays = [
+        pa.array([flat.get(n, "") for _, flat in flat_records], type=pa.string()) for n in names
+    ]
     numbers = pa.array([number for number, _ in flat_records], type=pa.int64())
     table = pa.Table.from_arrays([*arrays, numbers], names=[*names, ROW_COLUMN])
     return SourceTable(

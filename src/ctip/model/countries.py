@@ -26,9 +26,7 @@ def alpha3_to_alpha2() -> dict[str, str]:
 @cache
 def country_names() -> dict[str, str]:
     """alpha-2 code -> common English name."""
-    names = {
-        c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries
-    }
+    names = {c.alpha_2: getattr(c, "common_name", None) or c.name for c in pycountry.countries}
     names.update({alpha2: name for alpha2, (_, name) in EXTRA_COUNTRIES.items()})
     return names
 

@@ -16,7 +16,15 @@ from ctip.model.resources import load_yaml
 DATA_PACKAGE = "ctip.model.data"
 
 FieldType = Literal[
-    "text", "integer", "number", "date", "boolean", "code", "codes", "country", "countries",
+    "text",
+    "integer",
+    "number",
+    "date",
+    "boolean",
+    "code",
+    "codes",
+    "country",
+    "countries",
     "language",
 ]
 LIST_TYPES = frozenset({"codes", "countries"})

@@ -28,9 +28,7 @@ def available_migrations() -> list[Migration]:
     for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
         match = _NAME.match(entry.name)
         if match:
-            found.append(
-                Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8"))
-            )
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     return sorted(found, key=lambda m: m.version)
 
 

@@ -30,7 +30,9 @@ class Workspace:
         self.engine = engine
 
     @classmethod
-    def open(cls, settings: Settings, *, create: bool = False, read_only: bool = False) -> Workspace:
+    def open(
+        cls, settings: Settings, *, create: bool = False, read_only: bool = False
+    ) -> Workspace:
         path = settings.workspace
         database = path / DATABASE_FILE
         if not database.exists():
@@ -76,21 +78,19 @@ class Workspace:
         ]
 
     def recent_imports(self, limit: int = 10) -> list[dict[str, Any]]:
-        table = self.engine.to_arrow(
+        return self.engine.records(
             "SELECT import_id, kind, source, file_name, input_format, status, read, loaded,"
             " quarantined, duplicates, started_at FROM imports"
             " ORDER BY started_at DESC LIMIT ?",
             [limit],
         )
-        return table.to_pylist()
 
     def quarantine_summary(self) -> list[dict[str, Any]]:
-        table = self.engine.to_arrow(
+        return self.engine.records(
             "SELECT kind, e.field AS field, count(*) AS rows FROM ("
             "  SELECT kind, unnest(errors) AS e FROM quarantine WHERE resolved_at IS NULL"
             ") GROUP BY ALL ORDER BY rows DESC, field"
         )
-        return table.to_pylist()
 
     def close(self) -> None:
         self.engine.close()

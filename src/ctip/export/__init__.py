@@ -1,0 +1,1 @@
+"""Exports of workspace data in CTIP and standard layouts."""

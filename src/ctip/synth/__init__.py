@@ -1,0 +1,1 @@
+"""Generators of realistic fake data for tests, benchmarks and demos. No real people."""
