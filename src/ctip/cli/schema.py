@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ctip.cli.output import emit_rows, to_json
+from ctip.cli.output import emit_rows, resolve, to_json
 from ctip.model.codes import load_code_lists
 from ctip.model.fields import case_schema
 from ctip.model.htcds import json_schema, load_htcds
@@ -19,6 +19,7 @@ class SchemaFormat(StrEnum):
     json_schema = "json-schema"
     table = "table"
     json = "json"
+    jsonl = "jsonl"
     csv = "csv"
 
 
@@ -90,8 +91,14 @@ def codes(
         raise NotFoundError(f"no code list '{name}'", hint=f"lists: {', '.join(sorted(lists))}")
     chosen = [lists[name]] if name else list(lists.values())
     rows = [
-        {"list": cl.name, "code": c.code, "label": c.label, "source": c.source}
+        {
+            "list": cl.name,
+            "code": c.code,
+            "label": c.label,
+            "source": c.source,
+            "extension": c.extension,
+        }
         for cl in chosen
         for c in cl.codes
     ]
-    emit_rows(rows, "json" if fmt == SchemaFormat.json_schema else fmt.value)
+    emit_rows(rows, resolve(fmt))

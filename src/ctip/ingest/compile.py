@@ -386,12 +386,13 @@ class _Compiler:
             return
         if spec.is_list:
             separator = LIST_SEPARATOR if header in self.list_columns else rule.split
-            items = (
+            parts = (
                 f"list_filter(list_transform(string_split({alias}, {lit(separator)}),"
                 " lambda x: trim(x)), lambda x: x <> '')"
                 if separator
-                else f"CASE WHEN {alias} IS NULL THEN []::VARCHAR[] ELSE [{alias}] END"
+                else f"[{alias}]"
             )
+            items = f"CASE WHEN {alias} IS NULL THEN []::VARCHAR[] ELSE {parts} END"
             mapped = f"list_transform({items}, lambda x: {_item_lookup(spec, 'x', values)})"
             self._add(key, Contribution(header, mapped, "list"))
             self._check(

@@ -25,6 +25,7 @@ the default), dropped (``ignore``) or refused (``error``).
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -214,6 +215,7 @@ def builtin_names() -> list[str]:
     return [name.removesuffix(".yaml") for name in list_files(MAPPINGS_PACKAGE, ".yaml")]
 
 
+@cache
 def builtin_mapping(name: str) -> Mapping:
     if name not in builtin_names():
         raise NotFoundError(

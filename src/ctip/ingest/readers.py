@@ -292,6 +292,11 @@ def _unique_names(path: Path, names: Iterable[Any]) -> list[str]:
 
 
 def _read_csv(path: Path, data: bytes, encoding: str | None) -> SourceTable:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and not encoding:
+        raise BadInputError(
+            f"{path} does not look like a table (binary content)",
+            hint="export it as CSV, XLSX, JSON or Parquet",
+        )
     data, arrow_encoding = _decode_check(path, data, encoding)
     head = data[:65536].decode("utf-8", errors="ignore")
     delimiter = "\t" if path.name.lower().endswith((".tsv", ".tsv.gz")) else _detect_delimiter(head)

@@ -34,6 +34,12 @@ SAMPLE_VALUES = 200
 SEPARATORS = (";", "|", ",", "/")
 
 
+def _yaml_inline(value: object) -> str:
+    """One YAML value on one line (no document markers)."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1_000_000)
+    return text.strip().removesuffix("...").strip()
+
+
 def _key(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]", "", folded.lower())
@@ -85,7 +91,7 @@ def _separator(values: list[str]) -> str | None:
     if not counts:
         return None
     separator, count = counts.most_common(1)[0]
-    return separator if count >= max(2, len(values) // 20) else None
+    return separator if count >= max(1, len(values) // 20) else None
 
 
 def _code_for(value: str, spec: FieldSpec) -> str | None:
@@ -113,9 +119,9 @@ def suggest_mapping(path: Path, *, name: str | None = None) -> str:
         f"# Draft mapping for {path.name}, written by 'ctip mapping suggest'.",
         "# Check every line, map the values listed under TODO, then import with",
         f"#   ctip import cases {path.name} --mapping THIS_FILE.yaml",
-        f"name: {yaml.safe_dump(name or _key(path.stem) or 'agency', default_style=None).strip()}",
+        f"name: {_yaml_inline(name or _key(path.stem) or 'agency')}",
         "version: 1",
-        f"missing_values: {yaml.safe_dump(DEFAULT_MISSING, default_flow_style=True).strip()}",
+        f"missing_values: {_yaml_inline(DEFAULT_MISSING)}",
         "columns:",
     ]
     used: set[str] = set()
@@ -129,7 +135,7 @@ def suggest_mapping(path: Path, *, name: str | None = None) -> str:
         distinct = list(dict.fromkeys(values))[:SAMPLE_VALUES]
         target, why = _guess_target(header, synonyms)
         spec = target_spec(target) if target else None
-        quoted = yaml.safe_dump(header, default_style=None).strip().removesuffix("...").strip()
+        quoted = _yaml_inline(header)
         if spec is None or target is None or (target in used and not (spec.is_list)):
             lines.append(
                 f"  {quoted}: {{keep: true}}  # not recognised: set field:, or ignore: true"
@@ -167,9 +173,7 @@ def suggest_mapping(path: Path, *, name: str | None = None) -> str:
                     value_map[item] = code
             if value_map:
                 rule["values"] = value_map
-        body = yaml.safe_dump(
-            rule, default_flow_style=True, allow_unicode=True, width=10_000
-        ).strip()
+        body = _yaml_inline(rule)
         lines.append(f"  {quoted}: {body}  # {'; '.join(comments)}")
         if todo:
             allowed = (

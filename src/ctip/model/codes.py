@@ -18,6 +18,7 @@ class Code:
     label: str
     definition: str = ""
     source: str = "HTCDS"
+    extension: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,16 +53,17 @@ class CodeList:
         return table
 
 
-_RESERVED = {"code", "label", "definition", "source"}
+_RESERVED = {"code", "label", "definition", "source", "extension"}
 
 
-def _entry(raw: dict[str, Any], source: str) -> Code:
+def _entry(raw: dict[str, Any], source: str, *, extension: bool = False) -> Code:
     attributes = {k: v for k, v in raw.items() if k not in _RESERVED}
     return Code(
         code=str(raw["code"]),
         label=str(raw.get("label", raw["code"])),
         definition=str(raw.get("definition", "")),
         source=str(raw.get("source", source)),
+        extension=extension,
         attributes=attributes,
     )
 
@@ -78,7 +80,7 @@ def load_code_lists() -> dict[str, CodeList]:
                 Code(c.code, c.label, c.definition, "HTCDS") for c in htcds.codes(spec["htcds"])
             )
         codes.extend(_entry(raw, "CTIP") for raw in spec.get("codes", []))
-        codes.extend(_entry(raw, "CTIP extension") for raw in spec.get("extensions", []))
+        codes.extend(_entry(raw, "CTIP", extension=True) for raw in spec.get("extensions", []))
         result[name] = CodeList(name, tuple(codes), spec.get("htcds"))
     return result
 
