@@ -80,8 +80,8 @@ def case(
 def codes(
     name: Annotated[str | None, typer.Argument(help="A code list; all lists when omitted")] = None,
     fmt: Annotated[
-        SchemaFormat, typer.Option("--format", help="table, json or csv")
-    ] = SchemaFormat.table,
+        OutputFormat | None, typer.Option("--format", help="table, json, jsonl or csv")
+    ] = None,
 ) -> None:
     """The code lists: HTCDS picklists plus the documented CTIP extensions."""
     lists = load_code_lists()
