@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 from typing import Annotated
 
 import typer
 
-from ctip.cli.output import emit_rows, resolve, to_json
+from ctip.cli.output import OutputFormat, emit_rows, resolve, to_json
+from ctip.errors import NotFoundError
 from ctip.model.codes import load_code_lists
 from ctip.model.fields import case_schema
 from ctip.model.htcds import json_schema, load_htcds
 
 app = typer.Typer(help="Show or export the data standards CTIP uses.")
 
+FormatOption = Annotated[
+    OutputFormat | None, typer.Option("--format", help="table, json, jsonl or csv")
+]
 
-class SchemaFormat(StrEnum):
+
+class SchemaFormat(str, Enum):
     json_schema = "json-schema"
     table = "table"
     json = "json"
@@ -26,8 +31,9 @@ class SchemaFormat(StrEnum):
 @app.command("htcds")
 def htcds(
     fmt: Annotated[
-        SchemaFormat, typer.Option("--format", help="json-schema, table, json or csv")
-    ] = SchemaFormat.table,
+        SchemaFormat | None,
+        typer.Option("--format", help="json-schema, table, json, jsonl or csv"),
+    ] = None,
     include_deprecated: Annotated[bool, typer.Option(help="Include deprecated fields")] = False,
 ) -> None:
     """The IOM Human Trafficking Case Data Standard v2.0 fields (or a JSON Schema of them)."""
@@ -48,15 +54,12 @@ def htcds(
         for f in schema.fields
         if include_deprecated or not f.deprecated
     ]
-    emit_rows(rows, fmt.value, title=f"HTCDS {schema.version}")
+    output = resolve(None) if fmt is None else fmt.value
+    emit_rows(rows, output, title=f"HTCDS {schema.version}")
 
 
 @app.command("case")
-def case(
-    fmt: Annotated[
-        SchemaFormat, typer.Option("--format", help="table, json or csv")
-    ] = SchemaFormat.table,
-) -> None:
+def case(fmt: FormatOption = None) -> None:
     """CTIP's case record: each field, its type, code list and the HTCDS field it carries."""
     rows = [
         {
@@ -71,23 +74,17 @@ def case(
         }
         for f in case_schema().fields
     ]
-    emit_rows(
-        rows, "json" if fmt == SchemaFormat.json_schema else fmt.value, title="CTIP case record"
-    )
+    emit_rows(rows, resolve(fmt), title="CTIP case record")
 
 
 @app.command("codes")
 def codes(
     name: Annotated[str | None, typer.Argument(help="A code list; all lists when omitted")] = None,
-    fmt: Annotated[
-        OutputFormat | None, typer.Option("--format", help="table, json, jsonl or csv")
-    ] = None,
+    fmt: FormatOption = None,
 ) -> None:
     """The code lists: HTCDS picklists plus the documented CTIP extensions."""
     lists = load_code_lists()
     if name is not None and name not in lists:
-        from ctip.errors import NotFoundError
-
         raise NotFoundError(f"no code list '{name}'", hint=f"lists: {', '.join(sorted(lists))}")
     chosen = [lists[name]] if name else list(lists.values())
     rows = [
