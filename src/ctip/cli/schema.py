@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -20,7 +20,7 @@ FormatOption = Annotated[
 ]
 
 
-class SchemaFormat(str, Enum):
+class SchemaFormat(StrEnum):
     json_schema = "json-schema"
     table = "table"
     json = "json"
