@@ -193,3 +193,15 @@ def test_provenance_is_kept_on_every_record(workspace: Workspace, tmp_path: Path
     assert {r["file_sha256"] for r in rows} == {report.file_sha256}
     assert all(r["imported_at"] is not None for r in rows)
     assert rows[0]["case_id"] == f"{report.file_sha256[:12]}-2"
+
+
+def test_rows_of_empty_cells_count_as_blank(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text(
+        "gender,citizenship,yearOfRegistration,CountryOfExploitation\n"
+        "Female,PH,2016,US\n,,,\n  ,-99,,\nMale,UA,2017,RU\n"
+    )
+    report = import_cases(workspace, path)
+    assert (report.read, report.loaded, report.blank) == (2, 2, 2)
+    rows = [r[0] for r in workspace.engine.rows("SELECT row_number FROM cases ORDER BY 1")]
+    assert rows == [2, 5]

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ctip.cli.output import note
-from ctip.ingest.compile import compile_mapping
 from ctip.ingest.mapping import builtin_mapping, builtin_names, dump_mapping, load_mapping
+from ctip.ingest.plan import plan_import
 from ctip.ingest.readers import read_table
 from ctip.ingest.suggest import suggest_mapping
 
@@ -53,10 +53,7 @@ def check(
     note(f"{mapping}: valid mapping '{parsed.name}' with {len(parsed.columns)} columns")
     if file is not None:
         source = read_table(file)
-        compiled = compile_mapping(parsed, source.columns, source.list_columns)
-        note(
-            f"{file}: {len(compiled.mapped_columns)} columns map to fields,"
-            f" {len(compiled.kept)} kept in extra"
-        )
-        for warning in compiled.warnings():
+        plan = plan_import(parsed, source.columns, source.list_columns)
+        note(f"{file}: {len(plan.mapped)} columns map to fields, {len(plan.kept)} kept in extra")
+        for warning in plan.warnings():
             note(f"note: {warning}")

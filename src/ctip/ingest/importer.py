@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ctip.errors import BadInputError
-from ctip.ingest.compile import CompiledMapping, compile_mapping, event_column
 from ctip.ingest.mapping import (
     Mapping,
     builtin_mapping,
@@ -33,8 +33,18 @@ from ctip.ingest.mapping import (
     mapping_sha256,
     parse_mapping,
 )
+from ctip.ingest.plan import ImportPlan, plan_import
 from ctip.ingest.readers import ROW_COLUMN, RejectedRow, SourceTable, read_table
-from ctip.ingest.sql import ident
+from ctip.ingest.rules import CROSS_FIELD_RULES, CrossFieldRule
+from ctip.ingest.sql import ident, lit
+from ctip.ingest.transform import (
+    CELLS_OK,
+    NONBLANK,
+    CellError,
+    event_column,
+    kept_column,
+    transform,
+)
 from ctip.model.fields import case_schema
 from ctip.model.htcds import load_htcds
 from ctip.progress import Progress, SilentProgress
@@ -42,10 +52,15 @@ from ctip.workspace import Workspace
 
 QUARANTINE_ID_COLUMN = "_ctip_quarantine_id"
 QUARANTINE_ERRORS_COLUMN = "_ctip_errors"
-SOURCE_TABLE = "_ctip_src"
-IDENTITY_TABLE = "_ctip_identity"
 MAPPED_TABLE = "_ctip_mapped"
-REJECTED_TABLE = "_ctip_rejected"
+QUARANTINE_TABLE = "_ctip_new_quarantine"
+RAW_TABLE = "_ctip_raw_rows"
+OK_COLUMN = "_ctip_ok"
+BATCH_ROWS = 1_000_000
+POSITION_COLUMN = "_ctip_pos"
+ERROR_TYPE = pa.list_(
+    pa.struct([(name, pa.string()) for name in ("column", "field", "value", "reason")])
+)
 
 
 @dataclass
@@ -68,6 +83,16 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Where each row's provenance comes from: constants for a file, columns for fixes."""
+
+    sha256: str  # SQL expression
+    row_number: str
+    source: str
+    quarantine_id: str = "NULL"
 
 
 def new_import_id() -> str:
@@ -114,6 +139,11 @@ def _drop_label_row(source: SourceTable, mapping: Mapping) -> None:
         source.table = source.table.slice(1)
 
 
+def _active_rules(plan: ImportPlan) -> list[CrossFieldRule]:
+    present = plan.targets() | set(plan.mapping.defaults)
+    return [rule for rule in CROSS_FIELD_RULES if set(rule.fields) & present]
+
+
 class CaseImporter:
     """One import run: read, map, check, load, quarantine, record."""
 
@@ -121,8 +151,7 @@ class CaseImporter:
         self.workspace = workspace
         self.engine = workspace.engine
         self.progress = progress or SilentProgress()
-
-    # --- entry point ------------------------------------------------------------------------
+        self._mapped_columns: list[str] = []
 
     def run(
         self,
@@ -148,144 +177,224 @@ class CaseImporter:
             input_format=format_name,
             mapping=mapping.name,
             blank=table.blank,
+            read=table.read,
         )
-        self._load(table, mapping, report)
-        return report
-
-    # --- normal import ------------------------------------------------------------------------
-
-    def _load(self, table: SourceTable, mapping: Mapping, report: ImportReport) -> None:
-        compiled = compile_mapping(mapping, table.columns, table.list_columns)
-        report.warnings.extend(compiled.warnings())
+        plan = plan_import(mapping, table.columns, table.list_columns)
+        report.warnings.extend(plan.warnings())
         started = datetime.now(UTC)
         with self.engine.transaction():
-            seen = self._rows_already_stored(table.sha256)
-            fresh, rejected, duplicates = _without_seen(table, seen)
-            report.read = table.read
-            report.duplicates = duplicates
-            identity = pa.table(
-                {
-                    "_ctip_row": fresh.column(ROW_COLUMN),
-                    "file_sha256": pa.repeat(table.sha256, fresh.num_rows),
-                    "row_number": fresh.column(ROW_COLUMN),
-                    "source": pa.repeat(report.source, fresh.num_rows),
-                    "quarantine_id": pa.nulls(fresh.num_rows, pa.string()),
-                }
-            )
-            self._stage(compiled, fresh, identity)
-            self._store(compiled, report, rejected, identity_for_rejected(table, report))
-            report.blank += self._count(
-                f"SELECT count(*) FROM {MAPPED_TABLE} WHERE NOT _ctip_nonblank"
-            )
-            report.read -= report.blank - table.blank
-            self._record_import(report, table, mapping, started)
-            self._cleanup()
+            fresh, rejected, report.duplicates = self._without_stored_rows(table)
+            identity = Identity(lit(table.sha256), ROW_COLUMN, lit(report.source))
+            self._load(plan, fresh, table.columns, identity, report)
+            report.quarantined += self._quarantine_rejected(rejected, table.sha256, report)
+            self._finish(report, table, mapping, started)
         if report.duplicates and not report.loaded and not report.quarantined:
             report.warnings.append(
                 "this file was imported before (same sha256): nothing new was loaded"
             )
+        return report
 
-    def _rows_already_stored(self, sha256: str) -> pa.Array:
-        rows = self.engine.to_arrow(
-            "SELECT row_number FROM cases WHERE file_sha256 = ?"
-            " UNION ALL SELECT row_number FROM quarantine WHERE file_sha256 = ? AND kind = 'cases'",
-            [sha256, sha256],
-        )
-        return rows.column("row_number").combine_chunks()
+    # --- the shared load step -----------------------------------------------------------------
 
-    def _stage(self, compiled: CompiledMapping, fresh: pa.Table, identity: pa.Table) -> None:
-        self.progress.step(f"checking {fresh.num_rows:,} rows")
-        self.engine.register(SOURCE_TABLE, fresh)
-        self.engine.register(IDENTITY_TABLE, identity)
-        self.engine.sql(
-            f"CREATE OR REPLACE TEMP TABLE {MAPPED_TABLE} AS"
-            f" SELECT q.*, i.file_sha256 AS _ctip_sha, i.row_number AS _ctip_row_number,"
-            f" i.source AS _ctip_source, i.quarantine_id AS _ctip_quarantine_id"
-            f" FROM ({compiled.query(SOURCE_TABLE)}) AS q"
-            f" JOIN {IDENTITY_TABLE} AS i ON i._ctip_row = q._ctip_row"
-        )
-
-    def _store(
+    def _load(
         self,
-        compiled: CompiledMapping,
+        plan: ImportPlan,
+        rows: pa.Table,
+        columns: list[str],
+        identity: Identity,
         report: ImportReport,
-        rejected: list[RejectedRow],
-        rejected_identity: dict[str, str],
+        *,
+        fixing: bool = False,
     ) -> None:
-        self.progress.step("loading")
+        """Map, check and store ``rows``: good ones into cases, bad ones into quarantine.
+
+        Works in batches so memory stays bounded by the batch, not the file.
+        """
         now = datetime.now(UTC)
-        payload = [name for name, _ in case_schema().storage_columns()]
-        columns = ", ".join(ident(c) for c in payload)
-        report.loaded = self._count(
+        total = rows.num_rows
+        for start in range(0, max(total, 1), BATCH_ROWS):
+            batch = rows.slice(start, BATCH_ROWS)
+            self.progress.step(
+                f"checking and loading rows {start + 1:,}-{start + batch.num_rows:,} of {total:,}"
+            )
+            self._load_batch(plan, batch, columns, identity, report, now, fixing=fixing)
+
+    def _load_batch(
+        self,
+        plan: ImportPlan,
+        rows: pa.Table,
+        columns: list[str],
+        identity: Identity,
+        report: ImportReport,
+        now: datetime,
+        *,
+        fixing: bool,
+    ) -> None:
+        mapped = transform(plan, rows)
+        table = mapped.table.append_column(
+            POSITION_COLUMN, pa.array(np.arange(rows.num_rows, dtype=np.int64))
+        )
+        if fixing:
+            for name in ("_ctip_sha", "_ctip_row_number", "_ctip_source", QUARANTINE_ID_COLUMN):
+                table = table.append_column(name, rows.column(name))
+        self.engine.register(MAPPED_TABLE, table)
+        violations = self._cross_rule_violations(plan, table.column_names)
+        nonblank = table.column(NONBLANK).to_numpy(zero_copy_only=False)
+        ok = table.column(CELLS_OK).to_numpy(zero_copy_only=False) & nonblank
+        for position in violations:
+            ok[position] = False
+        table = table.append_column(OK_COLUMN, pa.array(ok))
+        self.engine.register(MAPPED_TABLE, table)
+        self._mapped_columns = table.column_names
+        report.blank += int((~nonblank).sum())
+        report.read -= int((~nonblank).sum())
+        report.loaded += self._insert_cases(plan, identity, report.import_id, now)
+        self._insert_events(plan, identity, report.import_id)
+        bad = np.flatnonzero(nonblank & ~ok)
+        errors = _errors_by_position(plan, mapped.errors, violations, bad)
+        raw = rows.drop_columns(
+            [c for c in rows.column_names if c not in columns or c.startswith("_ctip_")]
+        )
+        entries = self._quarantine_rows(raw, table, bad, errors, identity)
+        if fixing:
+            report.quarantined += self._update_quarantine(entries)
+            self._resolve_fixed(report.import_id, now)
+        else:
+            report.quarantined += self._insert_quarantine(entries, report, now)
+        self.engine.unregister(MAPPED_TABLE)
+
+    def _cross_rule_violations(
+        self, plan: ImportPlan, columns: list[str]
+    ) -> dict[int, list[CrossFieldRule]]:
+        """Positions (in the mapped table) of rows breaking a cross-field rule, with the rules."""
+        rules = _active_rules(plan)
+        if not rules:
+            return {}
+        schema = case_schema()
+        absent = [
+            f"{'[]' if schema.field(name).is_list else 'NULL'}::{schema.field(name).sql_type}"
+            f" AS {ident(name)}"
+            for name in sorted({f for rule in rules for f in rule.fields} - set(columns))
+        ]
+        source = f"(SELECT *{''.join(', ' + a for a in absent)} FROM {MAPPED_TABLE})"
+        flags = ", ".join(f"coalesce({r.violation}, false) AS v{i}" for i, r in enumerate(rules))
+        any_violation = " OR ".join(f"coalesce({r.violation}, false)" for r in rules)
+        found = self.engine.records(
+            f"SELECT {POSITION_COLUMN} AS pos, {', '.join(f'v{i}' for i in range(len(rules)))}"
+            f" FROM (SELECT {POSITION_COLUMN}, {NONBLANK}, {flags},"
+            f" ({any_violation}) AS any_violation FROM {source})"
+            f" WHERE any_violation AND {NONBLANK}"
+        )
+        return {
+            int(row["pos"]): [rule for i, rule in enumerate(rules) if row[f"v{i}"]] for row in found
+        }
+
+    def _insert_cases(
+        self, plan: ImportPlan, identity: Identity, import_id: str, now: datetime
+    ) -> int:
+        present = set(self._mapped_columns)
+        payload = ", ".join(ident(c) for c, _ in case_schema().storage_columns() if c in present)
+        return self._count(
             f"INSERT INTO cases (case_id, source, import_id, file_sha256, row_number, imported_at,"
-            f" {columns}, extra)"
-            f" SELECT substr(_ctip_sha, 1, 12) || '-' || _ctip_row_number, _ctip_source, ?,"
-            f" _ctip_sha, _ctip_row_number, ?, {columns}, extra"
-            f" FROM {MAPPED_TABLE} WHERE _ctip_ok AND _ctip_nonblank ORDER BY _ctip_row",
-            [report.import_id, now],
-        )
-        self._store_events(compiled, report.import_id)
-        self.progress.step("quarantining rows that failed checks")
-        report.quarantined = self._count(
-            "INSERT INTO quarantine (quarantine_id, kind, import_id, source, file_sha256,"
-            " row_number, raw, errors, quarantined_at)"
-            " SELECT 'q-' || substr(_ctip_sha, 1, 12) || '-' || _ctip_row_number, 'cases', ?,"
-            f" _ctip_source, _ctip_sha, _ctip_row_number, _ctip_raw, _ctip_errors, ?"
-            f" FROM {MAPPED_TABLE} WHERE NOT _ctip_ok AND _ctip_nonblank ORDER BY _ctip_row",
-            [report.import_id, now],
-        )
-        report.quarantined += self._quarantine_rejected(
-            rejected, rejected_identity, report.import_id, now
-        )
-        report.quarantine_reasons = self.engine.records(
-            "SELECT e.field AS field, e.reason AS reason, count(*) AS rows FROM ("
-            "  SELECT unnest(errors) AS e FROM quarantine WHERE import_id = ?"
-            ") GROUP BY ALL ORDER BY rows DESC, field LIMIT 10",
-            [report.import_id],
+            f" {payload}, extra)"
+            f" SELECT substr({identity.sha256}, 1, 12) || '-' || {identity.row_number},"
+            f" {identity.source}, ?, {identity.sha256}, {identity.row_number}, ?,"
+            f" {payload}, {_extra_sql(plan)}"
+            f" FROM {MAPPED_TABLE} WHERE {OK_COLUMN}",
+            [import_id, now],
         )
 
-    def _store_events(self, compiled: CompiledMapping, import_id: str) -> None:
+    def _insert_events(self, plan: ImportPlan, identity: Identity, import_id: str) -> None:
         attributes = [spec.name for spec in case_schema().event_fields]
-        for event_type in compiled.event_types:
-            selected = ", ".join(ident(event_column(event_type, a)) for a in attributes)
-            any_value = " OR ".join(
-                f"{ident(event_column(event_type, a))} IS NOT NULL" for a in attributes
-            )
+        for event_type in plan.event_types:
+            names = [ident(event_column(event_type, a)) for a in attributes]
+            any_value = " OR ".join(f"{n} IS NOT NULL" for n in names)
             self.engine.sql(
                 f"INSERT INTO case_events (case_id, event_type, {', '.join(attributes)}, import_id)"
-                f" SELECT substr(_ctip_sha, 1, 12) || '-' || _ctip_row_number,"
-                f" {_title(event_type)}, {selected}, ?"
-                f" FROM {MAPPED_TABLE} WHERE _ctip_ok AND _ctip_nonblank AND ({any_value})",
+                f" SELECT substr({identity.sha256}, 1, 12) || '-' || {identity.row_number},"
+                f" {lit(event_type.capitalize())}, {', '.join(names)}, ?"
+                f" FROM {MAPPED_TABLE} WHERE {OK_COLUMN} AND ({any_value})",
                 [import_id],
             )
 
-    def _quarantine_rejected(
-        self, rejected: list[RejectedRow], identity: dict[str, str], import_id: str, now: datetime
-    ) -> int:
-        if not rejected:
+    def _quarantine_rows(
+        self,
+        raw: pa.Table,
+        mapped: pa.Table,
+        positions: np.ndarray[Any, np.dtype[np.intp]],
+        errors: dict[int, list[dict[str, str | None]]],
+        identity: Identity,
+    ) -> pa.Table:
+        """The quarantine entries for the failing rows, as an Arrow table."""
+        indices = pa.array(positions.astype(np.int64))
+        originals = raw.take(indices)
+        chosen = mapped.take(indices)
+        cells = {name: originals.column(name) for name in originals.column_names}
+        row_errors = []
+        for index, position in enumerate(positions):
+            found = errors.get(int(position), [])
+            for error in found:
+                column = error["column"]
+                if column in cells:
+                    error["value"] = cells[column][index].as_py()
+            row_errors.append(found)
+        self.engine.register(RAW_TABLE, originals)
+        as_json = self.engine.to_arrow(f"SELECT to_json(r) AS raw FROM {RAW_TABLE} r")
+        self.engine.unregister(RAW_TABLE)
+        entry: dict[str, Any] = {
+            "raw": as_json.column("raw").cast(pa.string()),
+            "errors": pa.array(row_errors, ERROR_TYPE),
+            "row": chosen.column(ROW_COLUMN),
+        }
+        if identity.quarantine_id != "NULL":
+            entry["quarantine_id"] = chosen.column(QUARANTINE_ID_COLUMN)
+        return pa.table(entry)
+
+    def _insert_quarantine(self, entries: pa.Table, report: ImportReport, now: datetime) -> int:
+        if entries.num_rows == 0:
             return 0
-        rows = pa.table(
-            {
-                "row_number": [r.row_number for r in rejected],
-                "raw": [json.dumps({"_line": r.raw}, ensure_ascii=False) for r in rejected],
-                "reason": [r.reason for r in rejected],
-            }
-        )
-        self.engine.register(REJECTED_TABLE, rows)
+        self.engine.register(QUARANTINE_TABLE, entries)
         count = self._count(
             "INSERT INTO quarantine (quarantine_id, kind, import_id, source, file_sha256,"
             " row_number, raw, errors, quarantined_at)"
-            " SELECT 'q-' || substr(?, 1, 12) || '-' || row_number, 'cases', ?, ?, ?, row_number,"
-            " raw, [{'column': NULL, 'field': NULL, 'value': NULL, 'reason': reason}], ?"
-            f" FROM {REJECTED_TABLE}",
-            [identity["sha256"], import_id, identity["source"], identity["sha256"], now],
+            " SELECT 'q-' || substr(?, 1, 12) || '-' || row, 'cases', ?, ?, ?, row, raw,"
+            f" errors, ? FROM {QUARANTINE_TABLE} ORDER BY row",
+            [report.file_sha256, report.import_id, report.source, report.file_sha256, now],
         )
-        self.engine.unregister(REJECTED_TABLE)
+        self.engine.unregister(QUARANTINE_TABLE)
         return count
 
-    def _record_import(
+    def _quarantine_rejected(
+        self, rejected: list[RejectedRow], sha256: str, report: ImportReport
+    ) -> int:
+        """Rows the reader could not split into fields go to quarantine as text."""
+        if not rejected:
+            return 0
+        entries = pa.table(
+            {
+                "row": [r.row_number for r in rejected],
+                "raw": [json.dumps({"_line": r.raw}, ensure_ascii=False) for r in rejected],
+                "errors": pa.array(
+                    [
+                        [{"column": None, "field": None, "value": None, "reason": r.reason}]
+                        for r in rejected
+                    ],
+                    ERROR_TYPE,
+                ),
+            }
+        )
+        return self._insert_quarantine(entries, report, datetime.now(UTC))
+
+    def _finish(
         self, report: ImportReport, table: SourceTable, mapping: Mapping, started: datetime
     ) -> None:
+        report.quarantine_reasons = self.engine.records(
+            "SELECT e.field AS field, e.reason AS reason, count(*) AS rows FROM ("
+            "  SELECT unnest(errors) AS e FROM quarantine WHERE import_id = ?"
+            "    OR (resolved_by_import IS NULL AND ? AND import_id = ?)"
+            ") GROUP BY ALL ORDER BY rows DESC, field LIMIT 10",
+            [report.import_id, report.fixes_import_id is not None, report.fixes_import_id],
+        )
         self.engine.sql(
             "INSERT INTO imports (import_id, kind, source, file_name, file_sha256, file_size,"
             " input_format, mapping_name, mapping_sha256, mapping_json, started_at, finished_at,"
@@ -314,10 +423,21 @@ class CaseImporter:
             ],
         )
 
-    def _cleanup(self) -> None:
-        self.engine.sql(f"DROP TABLE IF EXISTS {MAPPED_TABLE}")
-        self.engine.unregister(SOURCE_TABLE)
-        self.engine.unregister(IDENTITY_TABLE)
+    def _without_stored_rows(self, table: SourceTable) -> tuple[pa.Table, list[RejectedRow], int]:
+        """Split off rows an earlier import of the same file already stored."""
+        seen = self.engine.to_arrow(
+            "SELECT row_number FROM cases WHERE file_sha256 = ?"
+            " UNION ALL SELECT row_number FROM quarantine WHERE file_sha256 = ? AND kind = 'cases'",
+            [table.sha256, table.sha256],
+        ).column("row_number")
+        if len(seen) == 0:
+            return table.table, table.rejected, 0
+        repeat = pc.is_in(table.table.column(ROW_COLUMN), value_set=seen.combine_chunks())
+        fresh = table.table.filter(pc.invert(repeat))
+        seen_rows = set(seen.to_pylist())
+        rejected = [r for r in table.rejected if r.row_number not in seen_rows]
+        duplicates = (table.table.num_rows - fresh.num_rows) + (len(table.rejected) - len(rejected))
+        return fresh, rejected, duplicates
 
     def _count(self, query: str, params: list[Any] | None = None) -> int:
         rows = self.engine.rows(query, params)
@@ -358,83 +478,96 @@ class CaseImporter:
             input_format=first["input_format"],
             mapping=mapping.name,
             blank=table.blank,
+            read=table.read,
             fixes_import_id=first["import_id"],
         )
         resolved = pc.is_in(
             table.table.column(QUARANTINE_ID_COLUMN),
             value_set=pa.array([r["quarantine_id"] for r in found if r["resolved"]], pa.string()),
         )
-        report.read = table.read
         report.duplicates = int(pc.sum(resolved).as_py() or 0)
         fresh = table.table.filter(pc.invert(resolved))
         fresh_ids = fresh.column(QUARANTINE_ID_COLUMN).to_pylist()
-        identity = pa.table(
-            {
-                "_ctip_row": fresh.column(ROW_COLUMN),
-                "file_sha256": [by_id[i]["file_sha256"] for i in fresh_ids],
-                "row_number": [by_id[i]["row_number"] for i in fresh_ids],
-                "source": [by_id[i]["source"] for i in fresh_ids],
-                "quarantine_id": fresh_ids,
-            }
+        fresh = (
+            fresh.append_column(
+                "_ctip_sha", pa.array([by_id[i]["file_sha256"] for i in fresh_ids], pa.string())
+            )
+            .append_column(
+                "_ctip_row_number",
+                pa.array([by_id[i]["row_number"] for i in fresh_ids], pa.int64()),
+            )
+            .append_column(
+                "_ctip_source", pa.array([by_id[i]["source"] for i in fresh_ids], pa.string())
+            )
         )
         columns = [
             c for c in table.columns if c not in (QUARANTINE_ID_COLUMN, QUARANTINE_ERRORS_COLUMN)
         ]
-        compiled = compile_mapping(mapping, columns, table.list_columns)
-        report.warnings.extend(compiled.warnings())
+        plan = plan_import(mapping, columns, table.list_columns)
+        report.warnings.extend(plan.warnings())
         started = datetime.now(UTC)
+        identity = Identity("_ctip_sha", "_ctip_row_number", "_ctip_source", QUARANTINE_ID_COLUMN)
         with self.engine.transaction():
-            self._stage(
-                compiled,
-                fresh.drop_columns([QUARANTINE_ERRORS_COLUMN])
-                if QUARANTINE_ERRORS_COLUMN in fresh.column_names
-                else fresh,
-                identity,
-            )
-            self._store_fixed(compiled, report)
-            self._record_import(report, table, mapping, started)
-            self._cleanup()
+            self._load(plan, fresh, columns, identity, report, fixing=True)
+            self._finish(report, table, mapping, started)
         return report
 
-    def _store_fixed(self, compiled: CompiledMapping, report: ImportReport) -> None:
-        now = datetime.now(UTC)
-        payload = ", ".join(ident(c) for c, _ in case_schema().storage_columns())
-        report.loaded = self._count(
-            f"INSERT INTO cases (case_id, source, import_id, file_sha256, row_number, imported_at,"
-            f" {payload}, extra)"
-            f" SELECT substr(_ctip_sha, 1, 12) || '-' || _ctip_row_number, _ctip_source, ?,"
-            f" _ctip_sha, _ctip_row_number, ?, {payload}, extra"
-            f" FROM {MAPPED_TABLE} WHERE _ctip_ok AND _ctip_nonblank",
-            [report.import_id, now],
+    def _update_quarantine(self, entries: pa.Table) -> int:
+        """Rows of a fix file that still fail: their entries get the new values and reasons."""
+        if entries.num_rows == 0:
+            return 0
+        self.engine.register(QUARANTINE_TABLE, entries)
+        count = self._count(
+            f"UPDATE quarantine SET errors = n.errors, raw = n.raw FROM {QUARANTINE_TABLE} n"
+            " WHERE quarantine.quarantine_id = n.quarantine_id"
         )
-        self._store_events(compiled, report.import_id)
+        self.engine.unregister(QUARANTINE_TABLE)
+        return count
+
+    def _resolve_fixed(self, import_id: str, now: datetime) -> None:
         self.engine.sql(
             "UPDATE quarantine SET resolved_at = ?, resolved_by_import = ?"
-            f" WHERE quarantine_id IN (SELECT _ctip_quarantine_id FROM {MAPPED_TABLE}"
-            " WHERE _ctip_ok AND _ctip_nonblank)",
-            [now, report.import_id],
-        )
-        report.quarantined = self._count(
-            "UPDATE quarantine SET errors = m._ctip_errors, raw = m._ctip_raw"
-            f" FROM {MAPPED_TABLE} m"
-            " WHERE quarantine.quarantine_id = m._ctip_quarantine_id AND NOT m._ctip_ok"
+            f" WHERE quarantine_id IN (SELECT {QUARANTINE_ID_COLUMN} FROM {MAPPED_TABLE}"
+            f" WHERE {OK_COLUMN})",
+            [now, import_id],
         )
 
 
-def identity_for_rejected(table: SourceTable, report: ImportReport) -> dict[str, str]:
-    return {"sha256": table.sha256, "source": report.source}
+def _extra_sql(plan: ImportPlan) -> str:
+    """Kept columns as one JSON object (NULL when all are empty)."""
+    kept = plan.kept
+    if not kept:
+        return "NULL::JSON"
+    names = [kept_column(i) for i in range(len(kept))]
+    pairs = ", ".join(f"{lit(c.header)}, {n}" for c, n in zip(kept, names, strict=True))
+    return f"CASE WHEN coalesce({', '.join(names)}) IS NULL THEN NULL ELSE json_object({pairs}) END"
 
 
-def _without_seen(table: SourceTable, seen: pa.Array) -> tuple[pa.Table, list[RejectedRow], int]:
-    """Split off rows stored by an earlier import of the same file."""
-    if len(seen) == 0:
-        return table.table, table.rejected, 0
-    seen_set = set(seen.to_pylist())
-    repeat = pc.is_in(table.table.column(ROW_COLUMN), value_set=seen)
-    fresh = table.table.filter(pc.invert(repeat))
-    rejected = [r for r in table.rejected if r.row_number not in seen_set]
-    duplicates = (table.table.num_rows - fresh.num_rows) + (len(table.rejected) - len(rejected))
-    return fresh, rejected, duplicates
+def _errors_by_position(
+    plan: ImportPlan,
+    cells: list[CellError],
+    violations: dict[int, list[CrossFieldRule]],
+    positions: np.ndarray[Any, np.dtype[np.intp]],
+) -> dict[int, list[dict[str, str | None]]]:
+    wanted = {int(p) for p in positions}
+    grouped: dict[int, list[dict[str, str | None]]] = {}
+    for cell in cells:
+        if cell.position in wanted:
+            grouped.setdefault(cell.position, []).append(
+                {"column": cell.column, "field": cell.field, "value": None, "reason": cell.reason}
+            )
+    for position, rules in violations.items():
+        for rule in rules:
+            columns = [c for f in rule.fields for c in plan.sources_of(f)]
+            grouped.setdefault(position, []).append(
+                {
+                    "column": ", ".join(columns) or None,
+                    "field": ", ".join(rule.fields),
+                    "value": None,
+                    "reason": rule.reason,
+                }
+            )
+    return grouped
 
 
 def _default_source(path: Path) -> str:
@@ -442,10 +575,6 @@ def _default_source(path: Path) -> str:
     for suffix in (".gz", ".bz2", ".xz"):
         name = name.removesuffix(suffix)
     return Path(name).stem
-
-
-def _title(event_type: str) -> str:
-    return "'" + event_type.capitalize() + "'"
 
 
 def import_cases(workspace: Workspace, path: Path, **options: Any) -> ImportReport:

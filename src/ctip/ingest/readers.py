@@ -9,7 +9,8 @@ line with the wrong number of fields, a JSON line that is not an object) are ret
 
 Row numbers are what a person sees: in a CSV or spreadsheet the header is row 1 and the first
 record row 2; in JSON Lines the line number; in a JSON array or Parquet file the 1-based
-position.
+position. Empty lines are counted as ``blank``; rows of empty cells stay rows, and the importer
+counts them as blank when no mapped column has a value.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = N
         source = _read_parquet(path, data)
     source.sha256 = digest.result()
     source.size = len(raw)
-    return _drop_blank_rows(source)
+    return source
 
 
 class _Sha256InBackground:
@@ -564,27 +565,3 @@ def _read_parquet(path: Path, data: bytes) -> SourceTable:
     numbers = pa.array(range(1, table.num_rows + 1), type=pa.int64())
     text_table = pa.Table.from_arrays([*arrays, numbers], names=[*columns, ROW_COLUMN])
     return SourceTable(path, "", 0, "parquet", text_table, columns, list_columns=list_columns)
-
-
-# --- common ----------------------------------------------------------------------------------
-
-
-def _drop_blank_rows(source: SourceTable) -> SourceTable:
-    """Rows where every cell is empty are not records; count them and leave them out.
-
-    Summing cell lengths is cheap; rows of blanks and spaces are caught later, when the
-    importer finds no mapped value in them.
-    """
-    table = source.table
-    if table.num_rows == 0 or not source.columns:
-        return source
-    total = None
-    for name in source.columns:
-        length = pc.binary_length(table[name])
-        total = length if total is None else pc.add(total, length)
-    empty = pc.equal(total, 0)
-    blank = pc.sum(empty).as_py() or 0
-    if blank:
-        source.table = table.filter(pc.invert(empty))
-        source.blank += int(blank)
-    return source

@@ -2,7 +2,8 @@
 
 Each rule is SQL over the mapped record that is true when the record is inconsistent. A rule
 applies when any of its fields is mapped by the import. Column checks (types, code lists,
-ranges) live with the field types in ``compile.py``; these are the checks across fields.
+ranges) are the cleaners in ``cleaners.py``; these are the checks across fields, run as SQL
+over the typed rows.
 """
 
 from __future__ import annotations

@@ -1,0 +1,5 @@
+"""``python -m ctip``."""
+
+from ctip.cli.main import run
+
+run()

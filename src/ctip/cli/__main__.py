@@ -1,0 +1,5 @@
+"""``python -m ctip.cli``."""
+
+from ctip.cli.main import run
+
+run()
