@@ -12,12 +12,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# clkhash pins mypy_extensions<0.5 and cryptography<41, which would drag mypy and the hub's
+# cryptography back years; it works with current versions, so it is installed without its pins.
+CLKHASH := clkhash==0.18.3
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet --editable .
+	$(PIP) install --quiet --no-deps $(CLKHASH)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet --editable '.[dev]'
+	$(PIP) install --quiet --no-deps $(CLKHASH)
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

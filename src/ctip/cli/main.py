@@ -13,8 +13,9 @@ from typing import Annotated
 import typer
 
 from ctip import __version__
+from ctip.capabilities import capability_modules
 from ctip.cli import demo as demo_cmd
-from ctip.cli import export, imports, mapping, quarantine, schema, workspace_cmds
+from ctip.cli import workspace_cmds
 from ctip.cli.context import CliState
 from ctip.errors import CtipError
 from ctip.settings import Settings
@@ -58,11 +59,10 @@ def main_options(
 app.command("init")(workspace_cmds.init)
 app.command("status")(workspace_cmds.status)
 app.command("demo")(demo_cmd.demo)
-app.add_typer(imports.app, name="import")
-app.add_typer(schema.app, name="schema")
-app.add_typer(mapping.app, name="mapping")
-app.add_typer(quarantine.app, name="quarantine")
-app.add_typer(export.app, name="export")
+for _module in capability_modules():
+    _register = getattr(_module, "register_cli", None)
+    if _register is not None:
+        _register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
