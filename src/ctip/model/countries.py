@@ -7,6 +7,8 @@ from functools import cache
 
 import pycountry
 
+from ctip.model.resources import load_yaml
+
 EXTRA_COUNTRIES = {"XK": ("XKX", "Kosovo")}
 
 
@@ -42,6 +44,8 @@ def country_name_lookup() -> dict[str, str]:
                 lookup[value.lower()] = country.alpha_2
     for alpha2, (_, name) in EXTRA_COUNTRIES.items():
         lookup[name.lower()] = alpha2
+    for alias, alpha2 in load_yaml("ctip.model.data", "country-aliases.yaml").items():
+        lookup.setdefault(str(alias).lower(), str(alpha2))
     return lookup
 
 

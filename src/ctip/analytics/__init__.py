@@ -1,0 +1,1 @@
+"""Case analytics: trends, routes, profiles, country indicators, monitoring & evaluation."""

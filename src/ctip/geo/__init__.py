@@ -1,0 +1,1 @@
+"""World geography: country boundaries, UN regions and subregions (Natural Earth)."""
