@@ -23,6 +23,16 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def spark_engine() -> Iterator[object]:
+    """One local Spark session for the whole test run, started on first use."""
+    from ctip.engine.spark import SparkEngine
+
+    engine = SparkEngine("local[2]", config={"spark.sql.shuffle.partitions": "2"})
+    yield engine
+    engine.stop()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(workspace=tmp_path / "workspace")

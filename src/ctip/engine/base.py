@@ -8,7 +8,7 @@ the engine, instead of quietly falling back to another code path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -17,6 +17,7 @@ from ctip.errors import EngineGapError
 
 # capability -> {engine name: why it is missing}. An engine not listed has the capability.
 ENGINE_GAPS: dict[str, dict[str, str]] = {
+    # capability -> {engine: why it is missing}
     "transactions": {
         "spark": "Spark SQL has no multi-statement transactions; write to a new Parquet dataset",
     },
@@ -45,6 +46,28 @@ class Engine(Protocol):
 
     def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query with a small result and return it as Python tuples."""
+
+    def map_arrow(
+        self, source_query: str, function: BatchFunction, schema: pa.Schema, result: str
+    ) -> None:
+        """Run a Python function over the query's rows in Arrow batches; register the output.
+
+        This is how Python-heavy steps (normalisation, MinHash, PDQ) run on either engine:
+        DuckDB streams record batches through ``function`` in process; Spark runs it on the
+        executors with ``mapInArrow``.
+        """
+
+
+BatchFunction = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+
+# What every engine is asked about by ``ctip engine check``.
+CAPABILITIES: dict[str, str] = {
+    "sql": "relational steps in SQL written once (DuckDB dialect, transpiled)",
+    "arrow-batches": "Python functions over Arrow record batches",
+    "parquet-io": "read and write Parquet datasets",
+    "transactions": "several statements committed together",
+    "workspace-tables": "the DuckDB workspace file",
+}
 
 
 def missing_capability(engine_name: str, capability: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,17 @@ class DuckDBEngine:
         """Run a query and return its rows as dicts (for small results)."""
         records: list[dict[str, Any]] = self.to_arrow(query, params).to_pylist()
         return records
+
+    def map_arrow(
+        self,
+        source_query: str,
+        function: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]],
+        schema: pa.Schema,
+        result: str,
+    ) -> None:
+        reader = self.connection.sql(source_query).to_arrow_reader()
+        batches = list(function(iter(reader)))
+        self.register(result, pa.Table.from_batches(batches, schema=schema))
 
     def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
         rows = self.rows(query, params)
