@@ -47,6 +47,12 @@ class Engine(Protocol):
     def rows(self, query: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query with a small result and return it as Python tuples."""
 
+    def records(self, query: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query with a small result and return it as dicts."""
+
+    def scalar(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+
     def map_arrow(
         self, source_query: str, function: BatchFunction, schema: pa.Schema, result: str
     ) -> None:
