@@ -8,13 +8,16 @@ may ship a ``capability`` module with any of three functions:
 - ``report_sections(context: ReportContext) -> list[Section]`` adds sections to the report.
 
 The list below fixes the order (the demo imports cases before analysing them). A capability
-that is not installed, or has no such function, is skipped; a capability that fails to import
-for another reason fails loudly.
+that is not installed, or has no such function, is skipped. A capability that is installed but
+fails to import is reported on stderr, naming it and the error, and the others keep working:
+one broken part must not take every command down. ``load_failures()`` lists such failures and
+the test suite requires it to be empty.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +71,9 @@ class ReportContext:
     exact: bool
 
 
+_FAILURES: dict[str, str] = {}
+
+
 def capability_modules() -> list[ModuleType]:
     modules = []
     for name in CAPABILITY_MODULES:
@@ -76,5 +82,25 @@ def capability_modules() -> list[ModuleType]:
         except ModuleNotFoundError as error:
             if error.name is not None and name.startswith(error.name):
                 continue  # the capability is not part of this installation
-            raise
+            _report_failure(name, error)
+        except Exception as error:  # a broken plug-in must not break every command
+            _report_failure(name, error)
     return modules
+
+
+def _report_failure(name: str, error: BaseException) -> None:
+    if name not in _FAILURES:
+        _FAILURES[name] = f"{error.__class__.__name__}: {error}"
+        print(
+            f"ctip: warning: capability {name} failed to load ({_FAILURES[name]})", file=sys.stderr
+        )
+
+
+def record_failure(name: str, error: BaseException) -> None:
+    """Note a capability whose registration failed after import."""
+    _report_failure(name, error)
+
+
+def load_failures() -> dict[str, str]:
+    capability_modules()
+    return dict(_FAILURES)

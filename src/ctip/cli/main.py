@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ctip import __version__
-from ctip.capabilities import capability_modules
+from ctip.capabilities import capability_modules, record_failure
 from ctip.cli import demo as demo_cmd
 from ctip.cli import workspace_cmds
 from ctip.cli.context import CliState
@@ -62,7 +62,10 @@ app.command("demo")(demo_cmd.demo)
 for _module in capability_modules():
     _register = getattr(_module, "register_cli", None)
     if _register is not None:
-        _register(app)
+        try:
+            _register(app)
+        except Exception as _error:  # reported; the other commands keep working
+            record_failure(_module.__name__, _error)
 
 
 def main(argv: list[str] | None = None) -> int:
