@@ -140,3 +140,9 @@ def test_every_command_has_help_and_a_docs_section() -> None:
     for name, doc in commands:
         assert doc and doc.strip(), f"'ctip {name}' has no help text"
         assert name in headings, f"'ctip {name}' has no section in docs/"
+
+
+def test_every_capability_loads() -> None:
+    from ctip.capabilities import load_failures
+
+    assert load_failures() == {}
