@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-dev system-deps lint typecheck pytest bench schema clean
+.PHONY: demo test install install-dev system-deps lint typecheck pytest bench bench-hub schema clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ test: lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py
+
+bench-hub: install-dev
+	$(BIN)/python bench/hub.py
 
 schema: install-dev
 	$(BIN)/python scripts/build_htcds_schema.py

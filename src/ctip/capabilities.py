@@ -5,7 +5,9 @@ may ship a ``capability`` module with any of three functions:
 
 - ``register_cli(app: typer.Typer) -> None`` adds its commands to ``ctip``;
 - ``demo(context: DemoContext) -> None`` runs its part of ``ctip demo``;
-- ``report_sections(context: ReportContext) -> list[Section]`` adds sections to the report.
+- ``report_sections(context: ReportContext) -> list[Section]`` adds sections to the report;
+- ``register_web(app, hub) -> None`` adds routes or pages to the hub's FastAPI app
+  (``ctip serve`` calls it with the app and the running hub).
 
 The list below fixes the order (the demo imports cases before analysing them). A capability
 that is not installed, or has no such function, is skipped. A capability that is installed but

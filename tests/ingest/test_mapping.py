@@ -369,3 +369,11 @@ def test_mapping_round_trip_property(
 def test_builtin_mappings_parse() -> None:
     for name in ("ctdc", "ctdc-vp", "htcds"):
         assert builtin_mapping(name).name == name
+
+
+def test_a_file_with_no_mapped_column_is_refused(
+    workspace: Workspace, write_csv: Callable[..., Path]
+) -> None:
+    path = write_csv("odd.csv", [["first_name", "colour"], ["Ann", "red"]])
+    with pytest.raises(BadInputError, match="no column of this file maps to a case field"):
+        import_cases(workspace, path, input_format="htcds")

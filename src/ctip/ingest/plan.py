@@ -113,6 +113,11 @@ def plan_import(
                 )
             scalar_owner[rule.field] = header
         plan.columns.append(_column_plan(header, rule, spec, factory, missing, header in lists))
+    if not plan.mapped:
+        raise BadInputError(
+            f"no column of this file maps to a case field with the {mapping.name} mapping",
+            hint="check --input-format, or write a mapping with 'ctip mapping suggest FILE'",
+        )
     return plan
 
 
