@@ -158,7 +158,7 @@ def test_match_groups_gallery_and_case_queue(workspace: Workspace, images: Path)
         q.startswith("ukbench00120") and m.startswith("ukbench09268") for q, m in matched
     )
     import_images(workspace, [images / "mixed_images"])
-    groups = near_duplicate_groups(workspace)
+    groups = near_duplicate_groups(workspace.engine)
     files = [set(g["files"]) for g in groups]
     assert any(
         {"ukbench00120.jpg", "ukbench00120_hflip.jpg", "ukbench00120_resize.jpg"} <= f
@@ -189,3 +189,40 @@ def test_match_groups_gallery_and_case_queue(workspace: Workspace, images: Path)
     assert decided == [{"status": "confirmed", "decided_by": "analyst-1"}]
     with pytest.raises(NotFoundError):
         decide_match(workspace, "nope", "rejected", "x")
+
+
+def test_ads_sharing_a_photo_join_one_network(
+    workspace: Workspace, images: Path, tmp_path: Path
+) -> None:
+    import json
+
+    from ctip.ads.importer import import_ads
+    from ctip.ads.network_service import run_networks
+    from ctip.media.adlinks import ad_image_link_rows, hash_ad_images
+
+    photo = Image.open(images / "base_images" / "ukbench00120.jpg")
+    photo.save(tmp_path / "a.jpg")
+    photo.resize((320, 240)).save(tmp_path / "b.jpg", quality=60)
+    Image.open(images / "base_images" / "ukbench09268.jpg").save(tmp_path / "c.jpg")
+    ads = [
+        {"id": "ad-1", "title": "new in town", "body": "call 702 555 0101", "images": ["a.jpg"]},
+        {"id": "ad-2", "title": "sweet girl", "body": "text 415 555 0177", "images": ["b.jpg"]},
+        {"id": "ad-3", "title": "massage", "body": "call 312 555 0188", "images": ["c.jpg"]},
+    ]
+    path = tmp_path / "ads.jsonl"
+    path.write_text("\n".join(json.dumps(ad) for ad in ads))
+    import_ads(workspace, path)
+    report = hash_ad_images(workspace, tmp_path)
+    assert report.read == 3 and report.loaded == 3
+    rows = ad_image_link_rows(workspace.engine).to_pylist()
+    groups = {r["value"] for r in rows}
+    assert len(rows) == 3 and len(groups) == 2  # ad-1 and ad-2 share a near-duplicate photo
+    run_networks(workspace, kinds=("phone", "image"))
+    membership = dict(
+        workspace.engine.rows(
+            "SELECT a.id, n.network_id FROM ad_networks n JOIN ads a USING (ad_key)"
+            " WHERE n.run_id = (SELECT max(run_id) FROM ad_networks)"
+        )
+    )
+    assert membership["ad-1"] == membership["ad-2"]
+    assert membership.get("ad-3") != membership["ad-1"]

@@ -14,6 +14,7 @@ from ctip.capabilities import DemoContext, ReportContext, Section
 from ctip.cli.context import open_workspace
 from ctip.cli.output import OutputFormat, ReportFormat, emit_object, emit_rows, note, resolve
 from ctip.errors import BadInputError
+from ctip.media.adlinks import ad_image_link_rows, hash_ad_images
 from ctip.media.hashing import MATCH_DISTANCE
 from ctip.media.service import (
     add_to_gallery,
@@ -136,7 +137,7 @@ def groups(
 ) -> None:
     """Groups of near-duplicate stored images (each within the distance of another)."""
     with open_workspace(ctx) as workspace:
-        rows = near_duplicate_groups(workspace, max_distance=max_distance)
+        rows = near_duplicate_groups(workspace.engine, max_distance=max_distance)
     emit_rows(rows, resolve(fmt), empty="no near-duplicate images")
 
 
@@ -229,8 +230,36 @@ def decide(
     note(f"{match_id}: {mapped}")
 
 
+@app.command("link-ads")
+def link_ads(
+    ctx: typer.Context,
+    base: Annotated[
+        Path, typer.Option("--base", help="Folder that relative image paths in ads start from")
+    ] = Path(),
+) -> None:
+    """Hash the photos ads name (local files) so ad networks link ads that share a photo."""
+    with open_workspace(ctx) as workspace:
+        report = hash_ad_images(workspace, base)
+    note(
+        f"ad images: {report.read} read, {report.loaded} new, {report.duplicates} known,"
+        f" {report.quarantined} unreadable; run 'ctip ads networks' to use them"
+    )
+
+
 def register_cli(root: typer.Typer) -> None:
     root.add_typer(app, name="media")
+
+
+def _register_ad_links() -> None:
+    """Give the ad network builder its "shares a photo" links (when the ads part is installed)."""
+    try:
+        from ctip.ads.service import register_link_source
+    except ImportError:
+        return
+    register_link_source(ad_image_link_rows)
+
+
+_register_ad_links()
 
 
 def demo(context: DemoContext) -> None:
@@ -256,7 +285,7 @@ def demo(context: DemoContext) -> None:
             room=str(101 + index),
             contributor="demo",
         )
-    groups = near_duplicate_groups(workspace)
+    groups = near_duplicate_groups(workspace.engine)
     context.say(f"near-duplicate image groups: {len(groups)}")
 
 
@@ -273,7 +302,7 @@ def report_sections(context: ReportContext) -> list[Section]:
     total = int(workspace.engine.scalar("SELECT count(*) FROM images") or 0)
     if not total:
         return []
-    groups = near_duplicate_groups(workspace)[:10]
+    groups = near_duplicate_groups(workspace.engine)[:10]
     hotels = int(workspace.engine.scalar("SELECT count(*) FROM hotels") or 0)
     pending = int(
         workspace.engine.scalar("SELECT count(*) FROM image_match_queue WHERE status = 'pending'")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import BadInputError, NotFoundError
 from ctip.media.embedding import ColourLayoutEmbedder, ImageEmbedder, similarity
 from ctip.media.hashing import MATCH_DISTANCE, MIN_QUALITY, ImageError, ImageHash, hash_file
@@ -135,9 +136,9 @@ def import_images(
 
 
 def _stored(
-    workspace: Workspace, where: str = "true", params: list[Any] | None = None
+    engine: DuckDBEngine, where: str = "true", params: list[Any] | None = None
 ) -> list[dict[str, Any]]:
-    return workspace.engine.records(
+    return engine.records(
         f"SELECT image_id, pdq, dihedral, quality, file_name FROM images WHERE {where} ORDER BY image_id",
         params,
     )
@@ -162,7 +163,7 @@ def match_images(
         chosen = list(kinds)
         condition += f" AND image_id IN (SELECT image_id FROM image_links WHERE kind IN ({', '.join('?' for _ in chosen)}))"
         params.extend(chosen)
-    stored = _stored(workspace, condition, params)
+    stored = _stored(workspace.engine, condition, params)
     index = HashIndex(expected_size=len(stored))
     index.add(to_matrix([s["pdq"] for s in stored]))
     results: list[dict[str, Any]] = []
@@ -193,10 +194,15 @@ def match_images(
 
 
 def near_duplicate_groups(
-    workspace: Workspace, *, max_distance: int = MATCH_DISTANCE
+    engine: DuckDBEngine, *, max_distance: int = MATCH_DISTANCE, linked_to: str | None = None
 ) -> list[dict[str, Any]]:
-    """Groups of stored images within ``max_distance`` of each other (connected components)."""
-    stored = _stored(workspace, "quality >= ?", [MIN_QUALITY])
+    """Groups of stored images within ``max_distance`` of each other (connected components),
+    optionally only among images linked to ads, cases or the gallery."""
+    condition, params = "quality >= ?", list[Any]([MIN_QUALITY])
+    if linked_to is not None:
+        condition += " AND image_id IN (SELECT image_id FROM image_links WHERE kind = ?)"
+        params.append(linked_to)
+    stored = _stored(engine, condition, params)
     index = HashIndex(expected_size=len(stored))
     index.add(to_matrix([s["pdq"] for s in stored]))
     parent = list(range(len(stored)))
@@ -234,16 +240,16 @@ def near_duplicate_groups(
     return sorted(groups, key=lambda g: (-g["size"], g["group"]))
 
 
-def image_group_links(workspace: Workspace, kind: str = "ad") -> list[tuple[str, str]]:
+def image_group_links(engine: DuckDBEngine, kind: str = "ad") -> list[tuple[str, str]]:
     """(reference id, image group) for linked images: two ads sharing a group share a photo.
 
     Exact copies share an image id; near-duplicates share a group; both become network links.
     """
     group_of: dict[str, str] = {}
-    for group in near_duplicate_groups(workspace):
+    for group in near_duplicate_groups(engine, linked_to=kind):
         for image_id in group["images"]:
             group_of[image_id] = group["group"]
-    links = workspace.engine.rows(
+    links = engine.rows(
         "SELECT ref_id, image_id FROM image_links WHERE kind = ? ORDER BY ref_id", [kind]
     )
     return [(str(ref), group_of.get(str(image), f"i-{str(image)[:12]}")) for ref, image in links]
@@ -375,7 +381,7 @@ def queue_case_matches(workspace: Workspace, *, max_distance: int = MATCH_DISTAN
         " JOIN images i USING (image_id) WHERE l.kind = 'case' AND i.quality >= ?",
         [MIN_QUALITY],
     )
-    stored = _stored(workspace, "quality >= ?", [MIN_QUALITY])
+    stored = _stored(engine, "quality >= ?", [MIN_QUALITY])
     index = HashIndex(expected_size=len(stored))
     index.add(to_matrix([s["pdq"] for s in stored]))
     now = datetime.now(UTC)
