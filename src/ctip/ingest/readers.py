@@ -85,9 +85,9 @@ class SourceTable:
 
 def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = None) -> SourceTable:
     """Read ``path`` whatever its tabular format; see the module docstring."""
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     digest = _Sha256InBackground(raw)
-    data, inner_suffix = _decompress(path, raw)
+    data, inner_suffix = decompress(path, raw)
     kind = TABULAR_SUFFIXES.get(inner_suffix) or _sniff(data, path)
     if kind == "csv":
         source = _read_csv(path, data, encoding)
@@ -128,7 +128,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes, or one BadInputError naming the file (missing, a folder, empty)."""
     if not path.exists():
         raise BadInputError(f"{path}: no such file", hint="check the path")
     if path.is_dir():
@@ -142,7 +143,8 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _decompress(path: Path, data: bytes) -> tuple[bytes, str]:
+def decompress(path: Path, data: bytes) -> tuple[bytes, str]:
+    """(uncompressed bytes, inner suffix) for .gz/.bz2/.xz files and unnamed gzip data."""
     suffixes = [s.lower() for s in path.suffixes]
     outer = suffixes[-1] if suffixes else ""
     if outer in COMPRESSIONS:
