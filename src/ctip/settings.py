@@ -26,7 +26,8 @@ class Settings(BaseSettings):
         default="duckdb", description="Batch engine for heavy steps."
     )
     spark_master: str = Field(
-        default="local[*]", description="Spark master URL for --engine spark (local mode by default)."
+        default="local[*]",
+        description="Spark master URL for --engine spark (local mode by default).",
     )
     small_count_threshold: int = Field(
         default=10, ge=1, description="Counts below this are shown as <k in outputs."

@@ -29,9 +29,7 @@ from ctip.errors import BadInputError
 from ctip.model.countries import alpha3_to_alpha2, country_name_lookup
 
 TIERS = {"tier 1": 1.0, "tier 2": 2.0, "watchlist": 2.5, "tier 2 watchlist": 2.5, "tier 3": 3.0}
-US_STATES = {
-    s.code.split("-")[1]: s.name for s in pycountry.subdivisions if s.country_code == "US"
-}
+US_STATES = {s.code.split("-")[1]: s.name for s in pycountry.subdivisions if s.country_code == "US"}
 STATE_BY_NAME = {name.lower(): code for code, name in US_STATES.items()}
 
 

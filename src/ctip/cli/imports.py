@@ -12,7 +12,9 @@ from ctip.cli.output import ReportFormat, emit_object, note, resolve
 from ctip.ingest.importer import ImportReport, import_cases
 from ctip.progress import ConsoleProgress, SilentProgress
 
-app = typer.Typer(help="Import files into the workspace (cases; more kinds in later releases).")
+app = typer.Typer(
+    help="Import files into the workspace: cases, incidents, ads and country indicators."
+)
 
 FileArgument = Annotated[
     Path, typer.Argument(help="CSV, XLSX, ODS, JSON, JSONL or Parquet; may be .gz")

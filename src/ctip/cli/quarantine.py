@@ -55,5 +55,6 @@ def export(
 ) -> None:
     """Write open quarantined rows as CSV to correct; re-import the file to load the fixes."""
     with open_workspace(ctx) as workspace:
+        kind = service.kind_of_export(workspace.engine, import_id)
         count = service.export_entries(workspace.engine, out, import_id=import_id)
-    note(f"wrote {count:,} rows to {out}; fix them, then run 'ctip import cases {out}'")
+    note(f"wrote {count:,} rows to {out}; fix them, then run 'ctip import {kind} {out}'")

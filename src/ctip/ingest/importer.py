@@ -448,7 +448,7 @@ class CaseImporter:
     def _run_fix(self, table: SourceTable, source: str | None) -> ImportReport:
         ids = table.table.column(QUARANTINE_ID_COLUMN).to_pylist()
         found = self.engine.records(
-            "SELECT q.quarantine_id, q.import_id, q.source, q.file_sha256, q.row_number,"
+            "SELECT q.quarantine_id, q.kind, q.import_id, q.source, q.file_sha256, q.row_number,"
             " q.resolved_at IS NOT NULL AS resolved, i.mapping_json, i.input_format"
             " FROM quarantine q JOIN imports i USING (import_id)"
             " WHERE q.quarantine_id IN (SELECT unnest(?::VARCHAR[]))",
@@ -461,6 +461,12 @@ class CaseImporter:
                 f"{table.path}: {len(unknown)} rows name quarantine entries that do not exist"
                 f" (first: {unknown[0]})",
                 hint="export them again with 'ctip quarantine export'",
+            )
+        other_kinds = sorted({row["kind"] for row in found} - {"cases"})
+        if other_kinds:
+            raise BadInputError(
+                f"{table.path} holds quarantined {other_kinds[0]} rows, not case records",
+                hint=f"import it with 'ctip import {other_kinds[0]} {table.path.name}'",
             )
         originals = {row["import_id"] for row in found}
         if len(originals) != 1:

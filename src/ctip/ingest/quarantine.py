@@ -20,6 +20,16 @@ from ctip.ingest.importer import QUARANTINE_ERRORS_COLUMN, QUARANTINE_ID_COLUMN
 LINE_COLUMN = "_ctip_line"
 
 
+def kind_of_export(engine: DuckDBEngine, import_id: str | None) -> str:
+    """The record kind (cases, incidents, ...) of the open entries an export would write."""
+    rows = engine.rows(
+        "SELECT DISTINCT kind FROM quarantine WHERE resolved_at IS NULL"
+        + (" AND import_id = ?" if import_id else ""),
+        [import_id] if import_id else None,
+    )
+    return str(rows[0][0]) if len(rows) == 1 else "cases"
+
+
 def list_entries(
     engine: DuckDBEngine,
     *,
@@ -61,7 +71,10 @@ def show_entry(engine: DuckDBEngine, quarantine_id: str) -> dict[str, Any]:
 
 
 def export_entries(engine: DuckDBEngine, out: Path, *, import_id: str | None = None) -> int:
-    """Write the open entries of one import as an editable CSV; return the row count."""
+    """Write the open entries of one import as an editable CSV; return the row count.
+
+    ``kind_of_export`` tells which import command takes the corrected file back.
+    """
     imports = [
         str(r[0])
         for r in engine.rows(
