@@ -38,6 +38,12 @@ class Engine(Protocol):
     def unregister(self, name: str) -> None:
         """Forget a registered table."""
 
+    def register_parquet(self, name: str, path: str) -> None:
+        """Expose a Parquet file or dataset folder (on local or shared storage) under ``name``."""
+
+    def write_parquet(self, query: str, path: str, partition_by: Sequence[str] = ()) -> int:
+        """Write a query's result as a Parquet dataset folder at ``path``; return its rows."""
+
     def sql(self, query: str, params: Sequence[Any] | None = None) -> None:
         """Run a statement (DDL or DML) to completion."""
 

@@ -11,6 +11,13 @@ import duckdb
 import pyarrow as pa
 
 
+def parquet_glob(path: str) -> str:
+    """A folder means every Parquet file under it (a dataset); a file means itself."""
+    if Path(path).is_dir():
+        return str(Path(path) / "**" / "*.parquet")
+    return path
+
+
 class DuckDBEngine:
     """An Engine over one DuckDB connection.
 
@@ -41,6 +48,28 @@ class DuckDBEngine:
 
     def unregister(self, name: str) -> None:
         self.connection.unregister(name)
+
+    def register_parquet(self, name: str, path: str) -> None:
+        """Expose a Parquet file or dataset folder (hive-partitioned or not) as a view."""
+        glob = parquet_glob(path).replace("'", "''")
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS"
+            f" SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
+        ).fetchall()
+
+    def write_parquet(self, query: str, path: str, partition_by: Sequence[str] = ()) -> int:
+        """Write a query's result as a Parquet dataset folder; return the row count."""
+        target = Path(path)
+        target.mkdir(parents=True, exist_ok=True)
+        options = "FORMAT parquet, OVERWRITE_OR_IGNORE true"
+        if partition_by:
+            options += f", PARTITION_BY ({', '.join(partition_by)})"
+            destination = str(target)
+        else:
+            destination = str(target / "part-0.parquet")
+        quoted = destination.replace("'", "''")
+        self.connection.execute(f"COPY ({query}) TO '{quoted}' ({options})").fetchall()
+        return int(self.scalar(f"SELECT count(*) FROM ({query})") or 0)
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(query, params).fetchall()

@@ -78,6 +78,19 @@ class SparkEngine:
     def register_parquet(self, name: str, path: str) -> None:
         self.session.read.parquet(path).createOrReplaceTempView(name)
 
+    def write_parquet(self, query: str, path: str, partition_by: Sequence[str] = ()) -> int:
+        """Write a query's result as a Parquet dataset folder; return the row count.
+
+        Spark writes the folder atomically through its output committer (``_SUCCESS`` last),
+        which is what makes a stage's output trustworthy after a crash.
+        """
+        frame = self._query(query, None)
+        writer = frame.write.mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(path)
+        return int(self.session.read.parquet(path).count())
+
     def unregister(self, name: str) -> None:
         self.session.catalog.dropTempView(name)
 

@@ -1,0 +1,119 @@
+"""Linkage: privacy-preserving record linkage between agencies (requests and answers) and the
+agency's own entity-resolution runs and public releases from its workspace.
+
+The hub side of PPRL (agencies depositing CLK encodings and asking which other agencies hold a
+record like one of theirs, answered by ``ctip.link.pprl.match_query``) is not part of the hub
+yet; the page says so and shows what can be done meanwhile. Workspace runs and releases are
+read with the link and privacy packages' own functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from ctip.hub.cases import entry
+from ctip.web.core import PagePrincipal, PageRoute, State, render, require_page
+from ctip.web.tables import Column, csv_response, paged, wants_csv
+from ctip.web.workspaces import attachment_for, has_table, open_attached
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+# Where a hub-side PPRL exchange would live; the page lists its requests once it exists.
+PPRL_SERVICE = "ctip.link.hub"
+RUN_COLUMNS = (
+    Column("started_at", "Started", "when"),
+    Column("input_kind", "Input"),
+    Column("engine", "Engine"),
+    Column("threshold", "Threshold", numeric=True),
+    Column("records_read", "Records", numeric=True),
+    Column("records_linked", "Linked", numeric=True),
+    Column("clusters", "People found", numeric=True),
+    Column("judgements_applied", "Judgements applied", numeric=True),
+)
+RELEASE_COLUMNS = (
+    Column("created_at", "Made", "when"),
+    Column("kind", "Kind"),
+    Column("records_in", "Records in", numeric=True),
+    Column("records_out", "Records out", numeric=True),
+    Column("protection", "Protection"),
+    Column("created_by", "By"),
+)
+
+
+def _pprl_service() -> Any | None:
+    try:
+        return importlib.import_module(PPRL_SERVICE)
+    except ImportError:
+        return None
+
+
+def _protection(parameters: Any) -> str:
+    try:
+        values = json.loads(parameters) if isinstance(parameters, str) else dict(parameters or {})
+    except (TypeError, ValueError):
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in values.items() if k in ("k", "epsilon", "quasi"))[:200]
+
+
+@router.get("/linkage")
+def linkage(request: Request, principal: PagePrincipal, state: State) -> Response:
+    """PPRL requests and answers, entity-resolution runs, and releases."""
+    require_page(principal, "cases:read")
+    service = _pprl_service()
+    requests: list[dict[str, Any]] | None = None
+    if service is not None and hasattr(service, "list_requests"):
+        requests = service.list_requests(state.hub, principal)
+        state.hub.batcher.append(
+            entry(principal, "web.linkage.view", "pprl", "", requests=len(requests))
+        )
+    attachment = attachment_for(state.hub, principal.agency_id)
+    runs: list[dict[str, Any]] = []
+    releases: list[dict[str, Any]] = []
+    review = 0
+    if attachment is not None:
+        with open_attached(attachment) as workspace:
+            if has_table(workspace, "link_runs"):
+                from ctip.link.store import list_runs
+
+                runs = list_runs(workspace.engine, limit=200)
+                review = int(workspace.engine.scalar("SELECT count(*) FROM link_review") or 0)
+            if has_table(workspace, "releases"):
+                from ctip.privacy.release import list_releases
+
+                releases = list_releases(workspace.engine)
+    for release in releases:
+        release["protection"] = _protection(release.get("parameters"))
+    if wants_csv(request, "link-runs"):
+        return csv_response(RUN_COLUMNS, runs, "link-runs.csv")
+    if wants_csv(request, "releases"):
+        return csv_response(RELEASE_COLUMNS, releases, "releases.csv")
+    return render(
+        request,
+        "linkage.html",
+        title="Linkage",
+        requests=requests,
+        service_name=PPRL_SERVICE,
+        attachment=attachment,
+        runs=paged(
+            request,
+            "link-runs",
+            "Entity-resolution runs in your workspace",
+            RUN_COLUMNS,
+            runs,
+            empty="No entity-resolution runs yet: run 'ctip link dedupe' in the workspace.",
+            param="runs_page",
+        ),
+        review=review,
+        releases=paged(
+            request,
+            "releases",
+            "Public releases made from your workspace",
+            RELEASE_COLUMNS,
+            releases,
+            empty="No releases yet: make one with 'ctip release kanon' or 'ctip release synthetic'.",
+            param="releases_page",
+        ),
+    )
