@@ -139,6 +139,21 @@ def test_cli_dedupe_without_a_workspace_and_bad_input(
     assert unknown.code == 2 and "no record 'nobody'" in unknown.err
 
 
+def test_cli_dedupe_parquet_input_and_output(cli: Cli, people: pa.Table, tmp_path: Path) -> None:
+    """The scale-out form: --input PATH.parquet --output DIR writes the entities as Parquet."""
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "people.parquet"
+    pq.write_table(people.drop_columns(["entity_id"]), source)
+    result = cli(
+        "link", "dedupe", "--input", source, "--output", tmp_path / "out", "--format", "jsonl"
+    )
+    assert result.code == 0, result.err
+    written = pq.read_table(tmp_path / "out" / "entities")
+    assert written.column_names == ["id", "cluster", "match_probability"]
+    assert sorted(written.column("id").to_pylist()) == sorted(r["id"] for r in _jsonl(result))
+
+
 def test_workspace_cases_without_identifiers_are_never_linked(cli: Cli, tmp_path: Path) -> None:
     from ctip.synth.ctdc import write_ctdc_csv
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import pyarrow.parquet as pq
 import typer
 
+from ctip.cli.batch import EngineOption, InputOption, OutputOption, SparkMasterOption
 from ctip.cli.context import open_workspace, state
 from ctip.cli.output import OutputFormat, emit_object, emit_rows, note, resolve
 from ctip.engine import DuckDBEngine
@@ -45,9 +47,10 @@ def dedupe_command(
     threshold: Annotated[
         float, typer.Option("--threshold", min=0.0, max=1.0, help="Match probability to link")
     ] = 0.95,
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="duckdb (default) or spark")
-    ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
     store_results: Annotated[
         bool,
         typer.Option(
@@ -65,13 +68,18 @@ def dedupe_command(
     kept across runs, and analysts' judgements (ctip link judge) override the model. Without
     FILE the workspace case records are resolved; only records with a name, date of birth,
     contact or identity number take part.
+
+    With --input PATH.parquet --output DIR (the scale-out form) the records come from the
+    Parquet file and the answer is also written to DIR/entities as a Parquet dataset.
     """
     settings = state(ctx).settings
+    if input_path is not None:
+        files = [*(files or []), input_path]
     specs = parse_column_specs(columns or [])
     options = DedupeOptions(
         threshold=threshold,
         engine=(engine or settings.engine).lower(),
-        spark_master=settings.spark_master,
+        spark_master=spark_master or settings.spark_master,
     )
     if options.engine not in ("duckdb", "spark"):
         raise BadInputError(f"unknown engine '{engine}'", hint="use duckdb or spark")
@@ -108,6 +116,12 @@ def dedupe_command(
         note("no workspace: cluster ids are not kept (run 'ctip init' for canonical ids)")
     elif outcome.run.get("run_id"):
         note(f"run {outcome.run['run_id']}: review borderline pairs with 'ctip link review'")
+    entities = outcome.rows.select(["id", "cluster", "match_probability"])
+    if output_dir is not None:
+        folder = output_dir / "entities"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(entities, folder / "part-0.parquet")
+        note(f"wrote {entities.num_rows:,} records with their entity to {folder}")
     output = resolve(fmt)
     rows: list[dict[str, Any]] = outcome.rows.select(
         ["id", "cluster", "match_probability"]

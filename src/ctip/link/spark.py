@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ctip.errors import CtipError
+from ctip.errors import CtipError, EngineGapError
 
 
 @contextmanager
@@ -38,6 +38,14 @@ def spark_api(master: str) -> Iterator[Any]:
         .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
+    if similarity_jar_location() not in str(session.sparkContext.getConf().get("spark.jars", "")):
+        # getOrCreate handed back a session started elsewhere in this process, without the jar;
+        # Splink's comparisons would then fail deep inside with "unresolved function".
+        raise EngineGapError(
+            "the spark engine cannot link here: a Spark session without Splink's similarity jar"
+            " is already running in this process",
+            hint="run 'ctip link dedupe --engine spark' in its own process",
+        )
     session.sparkContext.setLogLevel("ERROR")
     session.sparkContext.setCheckpointDir(checkpoints)
     try:
