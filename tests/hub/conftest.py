@@ -8,7 +8,10 @@ app and a ``World`` of two agencies with a user and a token for every role.
 from __future__ import annotations
 
 import shutil
+import socket
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,6 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from ctip.hub import admin
@@ -78,6 +82,25 @@ def client(hub: Hub) -> Iterator[TestClient]:
     app = create_app(hub=hub)
     with TestClient(app, base_url="https://testserver") as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def server_url(hub: Hub) -> Iterator[str]:
+    """The module's hub API under uvicorn on a free local port, for commands that speak HTTP."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(hub=hub), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 @dataclass

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from ctip.hub.api.app import create_app
 from ctip.hub.runtime import Hub
 from ctip.synth.ctdc import write_ctdc_csv
 from tests.hub.conftest import World
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def server_url(hub: Hub) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(hub=hub), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_push_sends_workspace_cases_once(

@@ -354,7 +354,7 @@ def test_hub_cli_commands(hub_cli: Callable[..., Any], tmp_path: Any, world: Wor
     assert hub_cli("hub", "user", "disable", world.a["viewer"].email).code == 0
     assert hub_cli("hub", "user", "enable", world.a["viewer"].email).code == 0
     status = hub_cli("hub", "status", "--format", "json").json()
-    assert status["schema_revision"] == "0001" and status["agencies"] >= 3
+    assert status["schema_revision"] == "0002" and status["agencies"] >= 3
     tokens = hub_cli(
         "hub", "token", "list", "--user", world.a["viewer"].email, "--format", "json"
     ).json()

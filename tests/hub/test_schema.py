@@ -28,7 +28,7 @@ def test_core_tables_mirror_the_migrated_columns(hub: Hub) -> None:
 def test_reopening_applies_nothing_twice(hub: Hub) -> None:
     before = current_revision(hub.owner)
     with Hub.open(hub.settings) as again:
-        assert current_revision(again.owner) == before == "0001"
+        assert current_revision(again.owner) == before == "0002"
         assert again.audit.key == hub.audit.key  # system keys are created once
 
 

@@ -113,6 +113,8 @@ LISTINGS = {
     "list_users": "/api/v1/users",
     "list_tokens": "/api/v1/tokens",
     "list_audit_entries": "/api/v1/audit?limit=5000",
+    "list_pprl_deposits": "/api/v1/pprl/encodings",
+    "list_pprl_queries": "/api/v1/pprl/queries",
 }
 # Operations that do not touch other agencies' data at all, or are covered by a listing.
 NOT_CROSS_AGENCY = {
@@ -129,6 +131,12 @@ NOT_CROSS_AGENCY = {
     "subject_access",
     "subject_erase",
     "breach_report",
+    # linkage: deposits and contacts are the caller's own; questions are checked in test_pprl
+    "replace_pprl_encodings",
+    "add_pprl_encodings",
+    "withdraw_pprl_encodings",
+    "set_pprl_contact",
+    "ask_pprl",
 }
 
 
@@ -449,6 +457,9 @@ def test_row_level_security_holds_against_an_unscoped_query(
         "audit_log",
         "shares",
         "shared_cases",
+        "pprl_encodings",
+        "pprl_contacts",
+        "pprl_queries",
     )
     with tenant(hub.app, world.b.id) as connection:
         for table in tables:  # deliberately no WHERE agency_id = ...

@@ -342,6 +342,8 @@ def status(data_dir: DataDir = None, fmt: ObjectFormat = None) -> None:
                     "shares",
                     "shared_cases",
                     "quarantine",
+                    "pprl_encodings",
+                    "pprl_queries",
                     "audit_log",
                 )
             }

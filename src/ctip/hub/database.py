@@ -48,8 +48,18 @@ APP_GRANTS: dict[str, str] = {
     "retention_policies": "SELECT",
     "audit_log": "SELECT, INSERT",
     "audit_head": "SELECT, UPDATE",
+    "pprl_encodings": "SELECT, INSERT, UPDATE, DELETE",
+    "pprl_contacts": "SELECT, INSERT, UPDATE",
+    "pprl_queries": "SELECT, INSERT",
 }
-APP_FUNCTIONS = ("ctip_auth_password(text)", "ctip_auth_token(bytea)", "ctip_auth_session(bytea)")
+APP_FUNCTIONS = (
+    "ctip_auth_password(text)",
+    "ctip_auth_token(bytea)",
+    "ctip_auth_session(bytea)",
+    "ctip_pprl_candidates(text, text)",
+    "ctip_pprl_contacts(text, text)",
+    "ctip_pprl_sets()",
+)
 
 
 @dataclass

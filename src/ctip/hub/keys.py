@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from ctip.errors import CtipError
 from ctip.hub.crypto import DataKey, MasterKey, derive, new_key
 
-SYSTEM_KEYS = ("audit-chain", "database")
+SYSTEM_KEYS = ("audit-chain", "database", "pprl-encodings")
 
 
 def _agency_context(agency_id: str, purpose: str, version: int) -> str:

@@ -18,13 +18,24 @@ PERMISSIONS: dict[str, str] = {
     "subjects:manage": "subject-access export and erasure on request",
     "audit:read": "read the agency's audit entries and breach reports",
     "users:manage": "see the agency's users",
+    "pprl:deposit": "deposit and withdraw the agency's linkage encodings (CLKs)",
+    "pprl:query": "ask which other agencies hold a record like one of ours (encodings only)",
+    "pprl:contact": "set the agency's contact route for linkage questions",
 }
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "investigator": frozenset(
-        {"cases:read", "cases:read-personal", "cases:write", "shares:read", "shares:manage"}
+        {
+            "cases:read",
+            "cases:read-personal",
+            "cases:write",
+            "shares:read",
+            "shares:manage",
+            "pprl:deposit",
+            "pprl:query",
+        }
     ),
-    "analyst": frozenset({"cases:read", "cases:write", "shares:read"}),
+    "analyst": frozenset({"cases:read", "cases:write", "shares:read", "pprl:deposit"}),
     "auditor": frozenset({"audit:read", "shares:read"}),
     "viewer": frozenset({"cases:read"}),
 }

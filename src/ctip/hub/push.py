@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -89,14 +90,9 @@ def push(
     transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
     """Post every workspace case to ``hub_url``; returns the summed import reports."""
-    if not hub_url.startswith(("https://", "http://")):
-        raise BadInputError(f"'{hub_url}' is not an http(s) URL")
     totals = {"read": 0, "loaded": 0, "quarantined": 0, "duplicates": 0, "batches": 0}
     quarantine: list[dict[str, Any]] = []
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(
-        base_url=hub_url.rstrip("/"), headers=headers, timeout=120, transport=transport
-    ) as client:
+    with hub_client(hub_url, token, transport=transport) as client:
         for batch in workspace_records(workspace, batch_size):
             body = {
                 "source": source,
@@ -113,7 +109,7 @@ def push(
             except httpx.HTTPError as error:
                 raise CtipError(f"cannot reach the hub at {hub_url} ({error})") from error
             if response.status_code >= 400:
-                raise CtipError(f"the hub refused the records: {_problem(response)}")
+                raise CtipError(f"the hub refused the records: {problem_text(response)}")
             report = response.json()
             for key in ("read", "loaded", "quarantined", "duplicates"):
                 totals[key] += int(report[key])
@@ -130,9 +126,31 @@ def push(
     return {**totals, "quarantine_sample": quarantine[:20]}
 
 
-def _problem(response: httpx.Response) -> str:
+@contextmanager
+def hub_client(
+    hub_url: str, token: str, *, transport: httpx.BaseTransport | None = None, timeout: float = 120
+) -> Iterator[httpx.Client]:
+    """An HTTP client for the hub's API, authenticated with a bearer API token.
+
+    Shared by every command that talks to a hub (``ctip push``, ``ctip pprl deposit``/``ask``),
+    so they check the URL and send the token the same way; ``transport`` lets tests route the
+    requests to an app in process.
+    """
+    if not hub_url.startswith(("https://", "http://")):
+        raise BadInputError(f"'{hub_url}' is not an http(s) URL")
+    if not token.strip():
+        raise BadInputError("no API token given", hint="create one with 'ctip hub token create'")
+    headers = {"Authorization": f"Bearer {token.strip()}"}
+    with httpx.Client(
+        base_url=hub_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+    ) as client:
+        yield client
+
+
+def problem_text(response: httpx.Response) -> str:
+    """One line from the hub's RFC 9457 problem: status, title and detail."""
     try:
         body = response.json()
         return f"{response.status_code} {body.get('title', '')}: {body.get('detail', '')}"
-    except ValueError:
+    except (ValueError, AttributeError):
         return f"HTTP {response.status_code}"

@@ -45,6 +45,9 @@ class Hub:
     hasher: PasswordHasher
     server: EmbeddedServer | None = None
     notes: list[str] = field(default_factory=list)
+    # Seals deposited PPRL encodings at rest (ctip.link.hub). Loaded here, with the audit key,
+    # because the API never connects as the owner who can read system keys.
+    pprl_key: bytes = field(default=b"", repr=False)
 
     @property
     def app_autocommit(self) -> Engine:
@@ -112,6 +115,7 @@ class Hub:
             hasher=hasher,
             server=server,
             notes=notes,
+            pprl_key=keys.system_key(owner, "pprl-encodings"),
         )
 
     def close(self) -> None:

@@ -67,6 +67,18 @@ class HubSettings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes.")
     argon2_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory (KiB).")
     pool_size: int = Field(default=20, ge=1, description="Database connections kept open.")
+    pprl_max_query_records: int = Field(
+        default=5000, ge=1, le=10_000, description="Encodings per PPRL question."
+    )
+    pprl_max_deposit_records: int = Field(
+        default=1_000_000, ge=1, description="Encodings an agency may keep deposited, in all."
+    )
+    pprl_queries_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="PPRL questions per agency per minute: each question tells the asker"
+        " whether other agencies hold a person, so they are bounded beyond the API rate.",
+    )
     content_security_policy: str = Field(
         default="default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         description="Content-Security-Policy header sent with every response.",

@@ -64,3 +64,14 @@ shared_cases = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("shared_at", sa.DateTime(timezone=True)),
 )
+
+pprl_encodings = sa.Table(
+    "pprl_encodings",
+    metadata,
+    sa.Column("agency_id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("schema_sha256", sa.Text, primary_key=True),
+    sa.Column("key_id", sa.Text, primary_key=True),
+    sa.Column("ref", sa.Text, primary_key=True),
+    sa.Column("clk", BYTEA, nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True)),
+)

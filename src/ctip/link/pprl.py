@@ -268,6 +268,12 @@ def _blocked_candidates(
     )
 
 
+# The hub's default for "does any agency hold this person?": higher than `ctip pprl match`'s
+# 0.8 because an answer is an agency's best match over its whole deposit (not one to one), so
+# namesakes clear 0.8 far more often (bench/results/pprl_hub.md).
+HUB_THRESHOLD = 0.85
+
+
 def match_query(
     query: Mapping[str, bitarray],
     candidate_sets: Mapping[str, tuple[str, Sequence[bitarray]]],

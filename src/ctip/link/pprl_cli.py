@@ -1,4 +1,5 @@
-"""``ctip pprl ...``: encode records into CLKs with a shared secret, and link encoded files."""
+"""``ctip pprl ...``: encode records into CLKs with a shared secret, link encoded files, and
+deposit encodings at a hub and ask it which other agencies hold a similar record."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ from typing import Annotated
 
 import typer
 
-from ctip.cli.output import OutputFormat, emit_rows, note, resolve
+from ctip.cli.output import OutputFormat, ReportFormat, emit_object, emit_rows, note, resolve
 from ctip.errors import BadInputError
 from ctip.ingest.readers import ROW_COLUMN, read_table
-from ctip.link.pprl import check_compatible, match_encodings, read_encodings
+from ctip.link.hub_client import ask_file, deposit_file, read_token, rows_for, withdraw
+from ctip.link.pprl import HUB_THRESHOLD, check_compatible, match_encodings, read_encodings
 from ctip.link.pprl_encode import encode_file
 from ctip.link.pprl_schema import draft_schema
 from ctip.link.roles import assign_roles, parse_column_specs
 
 app = typer.Typer(
-    help="Privacy-preserving record linkage: Bloom-filter encodings (clkhash) matched with anonlink."
+    help="Privacy-preserving record linkage: Bloom-filter encodings (clkhash) matched with"
+    " anonlink, between two files or through a hub."
 )
 
 
@@ -140,3 +143,76 @@ def match_command(
         f" {stats['candidate_pairs']:,} candidate pairs) in {time.perf_counter() - started:.1f}s"
     )
     emit_rows(rows, resolve(fmt), columns=["a", "b", "score"], title="Matches")
+
+
+# --- the hub's exchange ------------------------------------------------------------------------
+
+HubUrl = Annotated[str, typer.Option("--hub", help="The hub's base URL")]
+TokenFile = Annotated[
+    Path | None,
+    typer.Option("--token-file", help="File holding an API token (default: CTIP_HUB_TOKEN)"),
+]
+
+
+@app.command("deposit")
+def deposit_command(
+    file: Annotated[Path, typer.Argument(help="Encodings made with 'ctip pprl encode'")],
+    hub_url: HubUrl,
+    token_file: TokenFile = None,
+    contact: Annotated[
+        str | None,
+        typer.Option("--contact", help="Also set the agency's linkage contact route (admins)"),
+    ] = None,
+    fmt: Annotated[ReportFormat | None, typer.Option("--format", help="table or json")] = None,
+) -> None:
+    """Deposit the agency's encodings at the hub, replacing its deposit for that schema and
+    secret, so other agencies' questions are compared with them. Only encodings leave."""
+    token = read_token(token_file)
+    report = deposit_file(file, hub_url, token, contact=contact, say=note)
+    emit_object(report, resolve(fmt, listing=False), title="deposited")
+
+
+@app.command("ask")
+def ask_command(
+    file: Annotated[Path, typer.Argument(help="Encodings of the records to ask about")],
+    hub_url: HubUrl,
+    token_file: TokenFile = None,
+    threshold: Annotated[
+        float, typer.Option("--threshold", min=0.5, max=1.0, help="Lowest Dice similarity")
+    ] = HUB_THRESHOLD,
+    fmt: Annotated[
+        OutputFormat | None, typer.Option("--format", help="table, json, jsonl or csv")
+    ] = None,
+) -> None:
+    """Ask the hub which other agencies hold a record like each of these: prints {query,
+    agency, contact, score} with your own record ids, never theirs."""
+    started = time.perf_counter()
+    token = read_token(token_file)
+    answers, summary = ask_file(file, hub_url, token, threshold=threshold, say=note)
+    note(
+        f"{summary['records_matched']:,} of {summary['asked']:,} records are held by another"
+        f" agency at Dice >= {threshold} ({summary['answers']:,} answers;"
+        f" {summary['agencies_compared']} agencies compared) in"
+        f" {time.perf_counter() - started:.1f}s"
+    )
+    emit_rows(
+        rows_for(answers),
+        resolve(fmt),
+        columns=["query", "agency", "contact", "score"],
+        title="Other agencies holding a similar record",
+    )
+
+
+@app.command("withdraw")
+def withdraw_command(
+    hub_url: HubUrl,
+    token_file: TokenFile = None,
+    schema_sha256: Annotated[
+        str | None, typer.Option("--schema-sha256", help="Only this schema's encodings")
+    ] = None,
+    key_id: Annotated[str | None, typer.Option("--key-id", help="Only this key id's")] = None,
+) -> None:
+    """Withdraw the agency's deposited encodings from the hub (all, or one schema's / key's)."""
+    token = read_token(token_file)
+    result = withdraw(hub_url, token, schema_sha256=schema_sha256, key_id=key_id)
+    note(f"withdrew {result['withdrawn']:,} encodings")

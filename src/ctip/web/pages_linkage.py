@@ -1,28 +1,26 @@
 """Linkage: privacy-preserving record linkage between agencies (requests and answers) and the
 agency's own entity-resolution runs and public releases from its workspace.
 
-The hub side of PPRL (agencies depositing CLK encodings and asking which other agencies hold a
-record like one of theirs, answered by ``ctip.link.pprl.match_query``) is not part of the hub
-yet; the page says so and shows what can be done meanwhile. Workspace runs and releases are
-read with the link and privacy packages' own functions.
+The linkage questions the agency asked the hub, with their answers (which agency holds a
+similar record and how to reach it), come from ``ctip.link.hub.list_requests``: the agency's
+own log, shown only to users who may ask. Workspace runs and releases are read with the link
+and privacy packages' own functions.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from ctip.hub.cases import entry
+from ctip.link.hub import list_requests
 from ctip.web.core import PagePrincipal, PageRoute, State, render, require_page
 from ctip.web.tables import Column, csv_response, paged, wants_csv
 from ctip.web.workspaces import attachment_for, has_table, open_attached
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-# Where a hub-side PPRL exchange would live; the page lists its requests once it exists.
-PPRL_SERVICE = "ctip.link.hub"
 RUN_COLUMNS = (
     Column("started_at", "Started", "when"),
     Column("input_kind", "Input"),
@@ -43,13 +41,6 @@ RELEASE_COLUMNS = (
 )
 
 
-def _pprl_service() -> Any | None:
-    try:
-        return importlib.import_module(PPRL_SERVICE)
-    except ImportError:
-        return None
-
-
 def _protection(parameters: Any) -> str:
     try:
         values = json.loads(parameters) if isinstance(parameters, str) else dict(parameters or {})
@@ -62,13 +53,10 @@ def _protection(parameters: Any) -> str:
 def linkage(request: Request, principal: PagePrincipal, state: State) -> Response:
     """PPRL requests and answers, entity-resolution runs, and releases."""
     require_page(principal, "cases:read")
-    service = _pprl_service()
-    requests: list[dict[str, Any]] | None = None
-    if service is not None and hasattr(service, "list_requests"):
-        requests = service.list_requests(state.hub, principal)
-        state.hub.batcher.append(
-            entry(principal, "web.linkage.view", "pprl", "", requests=len(requests))
-        )
+    requests = list_requests(state.hub, principal)
+    state.hub.batcher.append(
+        entry(principal, "web.linkage.view", "pprl", "", requests=len(requests))
+    )
     attachment = attachment_for(state.hub, principal.agency_id)
     runs: list[dict[str, Any]] = []
     releases: list[dict[str, Any]] = []
@@ -95,7 +83,7 @@ def linkage(request: Request, principal: PagePrincipal, state: State) -> Respons
         "linkage.html",
         title="Linkage",
         requests=requests,
-        service_name=PPRL_SERVICE,
+        may_ask=principal.can("pprl:query"),
         attachment=attachment,
         runs=paged(
             request,

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ctip import __version__
-from ctip.hub.api import routes_account, routes_data
+from ctip.hub.api import routes_account, routes_data, routes_pprl
 from ctip.hub.api.deps import CSRF_HEADER
 from ctip.hub.api.middleware import BodyLimit, SecurityHeaders
 from ctip.hub.api.problems import EXCEPTION_HANDLERS
@@ -31,6 +31,10 @@ Authenticate with a personal API token (`Authorization: Bearer ctip_...`, from
 `ctip hub token create`) or, in a browser, with `POST /api/v1/auth/login` (session cookie; send
 the returned CSRF token as `X-CSRF-Token` on every state-changing request). Errors are RFC 9457
 problem details (`application/problem+json`). A record not shared with your agency answers 404.
+
+Privacy-preserving record linkage (`/api/v1/pprl/...`): deposit Bloom-filter encodings made with
+`ctip pprl encode`, and ask which other agencies hold a similar record; answers name the agency
+and its contact route, never the record.
 """
 
 
@@ -65,8 +69,10 @@ def create_app(
     app.state.hub = running
     app.state.login_limiter = SlidingWindow(settings.login_attempts_per_minute, 60.0)
     app.state.api_limiter = TokenBuckets(settings.api_requests_per_second, settings.api_burst)
+    app.state.pprl_limiter = SlidingWindow(settings.pprl_queries_per_minute, 60.0)
     app.include_router(routes_account.router)
     app.include_router(routes_data.router)
+    app.include_router(routes_pprl.router)
     for extend in extensions:
         extend(app, running)
     if settings.cors_origins:
@@ -74,8 +80,9 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_credentials=True,
-            allow_methods=["GET", "POST", "DELETE"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", CSRF_HEADER],
+            expose_headers=[routes_pprl.COMPARED_HEADER, routes_pprl.QUESTION_HEADER],
         )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(

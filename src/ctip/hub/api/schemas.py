@@ -12,6 +12,8 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from ctip.link.pprl import HUB_THRESHOLD
+
 
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
@@ -267,3 +269,95 @@ class QuarantineOut(BaseModel):
 class HealthOut(BaseModel):
     status: str
     version: str
+
+
+# --- privacy-preserving record linkage ---------------------------------------------------------
+
+
+class EncodingIn(Strict):
+    ref: str = Field(
+        min_length=1, max_length=200, description="The agency's own reference for the record"
+    )
+    clk: str = Field(
+        min_length=12, max_length=1368, description="The record's CLK (Bloom filter), base64"
+    )
+
+
+class EncodingsIn(Strict):
+    """Encodings as ``ctip pprl encode`` writes them: its header's schema hash and key id, and
+    one {ref, clk} per record."""
+
+    schema_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="sha256 of the linkage schema (encoded header)"
+    )
+    key_id: str = Field(
+        pattern=r"^[0-9a-f]{8,64}$", description="The shared secret's key id (encoded header)"
+    )
+    bits: int | None = Field(default=None, ge=64, le=8192, description="Encoding length")
+    encodings: list[EncodingIn] = Field(min_length=1, max_length=10_000)
+
+
+class PprlQueryIn(EncodingsIn):
+    threshold: float = Field(
+        default=HUB_THRESHOLD,
+        ge=0.5,
+        le=1.0,
+        description="Lowest Dice similarity that counts as a match",
+    )
+
+
+class PprlDepositOut(BaseModel):
+    schema_sha256: str
+    key_id: str
+    bits: int
+    received: int
+    replaced: int
+    records: int
+
+
+class PprlSetOut(BaseModel):
+    schema_sha256: str
+    key_id: str
+    bits: int
+    records: int
+    uploaded_at: datetime
+
+
+class PprlDepositsOut(BaseModel):
+    contact: str | None
+    deposits: list[PprlSetOut]
+
+
+class PprlWithdrawOut(BaseModel):
+    withdrawn: int
+
+
+class PprlContactIn(Strict):
+    contact: str = Field(
+        min_length=3,
+        max_length=300,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="How other agencies reach your linkage desk (a functional e-mail or phone)",
+    )
+
+
+class PprlContactOut(BaseModel):
+    contact: str
+
+
+class PprlAnswerOut(BaseModel):
+    query: str = Field(description="Your own reference of the queried record")
+    agency: str = Field(description="An agency holding a similar record")
+    contact: str = Field(description="How to reach that agency about it")
+    score: float = Field(description="Dice similarity of the encodings")
+
+
+class PprlQuestionOut(BaseModel):
+    id: str
+    asked_at: datetime
+    schema_sha256: str
+    key_id: str
+    threshold: float
+    queried: int
+    agencies_compared: int
+    answers: list[PprlAnswerOut]
