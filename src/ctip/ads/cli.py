@@ -7,6 +7,9 @@ by ``screen`` are for human triage, never automatic action (see docs/ads.md).
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,10 +24,20 @@ from ctip.ads.messages import read_messages
 from ctip.ads.network_service import run_networks
 from ctip.ads.networks import LINK_KINDS
 from ctip.ads.service import run_cluster, run_extract, run_screen
-from ctip.cli.context import open_workspace
+from ctip.cli.batch import (
+    EngineOption,
+    InputOption,
+    OutputOption,
+    SparkMasterOption,
+    job_engine,
+    require_paths,
+)
+from ctip.cli.context import open_workspace, state
 from ctip.cli.imports import summarise
 from ctip.cli.output import OutputFormat, ReportFormat, emit_object, emit_rows, note, resolve
+from ctip.engine.base import Engine
 from ctip.ingest.readers import read_table
+from ctip.progress import ConsoleProgress, Progress, SilentProgress
 
 app = typer.Typer(help="Online ads: identifiers, indicators, clusters and networks.")
 screen_app = typer.Typer(help="Screen texts for trafficking indicators (for human triage).")
@@ -88,6 +101,54 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], **{k: [i["value"] for i in row[k]] for k in KINDS}}
 
 
+def _is_job(input_path: Path | None, output: Path | None, file: Path | None) -> bool:
+    """--input/--output switch a command to a Parquet job; FILE and the workspace stay as they
+    were."""
+    if input_path is None and output is None:
+        return False
+    if file is not None:
+        raise typer.BadParameter("give either FILE or --input/--output, not both")
+    return True
+
+
+@contextmanager
+def _job_progress() -> Iterator[Progress]:
+    """Stage names on a spinner when stderr is a terminal; silence when piped."""
+    if not sys.stderr.isatty():
+        yield SilentProgress()
+        return
+    console = ConsoleProgress()
+    with console.running("starting the job") as running:
+        yield running
+
+
+def _run_job(
+    ctx: typer.Context,
+    engine: str | None,
+    spark_master: str | None,
+    input_path: Path | None,
+    output: Path | None,
+    fmt: OutputFormat | None,
+    run: Callable[[Engine, Path, Path, Progress], dict[str, Any]],
+) -> None:
+    """Run a Parquet job and print its stages (name, rows, seconds, resumed)."""
+    source, target = require_paths(input_path, output)
+    rendered = resolve(fmt)
+    with job_engine(state(ctx).settings, engine, spark_master) as chosen, _job_progress() as bar:
+        summary = run(chosen, source, target, bar)
+    if rendered == "json":
+        emit_object(summary, "json")
+    else:
+        emit_rows(summary["stages"], rendered, title=f"Stages on {summary['engine']}")
+    ran = [s["stage"] for s in summary["stages"] if not s["resumed"]]
+    reused = [s["stage"] for s in summary["stages"] if s["resumed"]]
+    note(
+        f"{summary['engine']} job under {summary['output']}:"
+        f" ran {', '.join(ran) or 'nothing'}"
+        + (f"; reused finished stages {', '.join(reused)}" if reused else "")
+    )
+
+
 @app.command("extract")
 def extract(
     ctx: typer.Context,
@@ -96,11 +157,22 @@ def extract(
         str, typer.Option("--region", help="Default region for numbers without country code")
     ] = "US",
     fmt: FormatOption = None,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Extract phones (E.164), e-mails, handles, URLs, crypto wallets, prices and ages from
-    each ad, every value with its evidence span. Without FILE, reads and updates the workspace."""
-    output = resolve(fmt)
+    each ad, every value with its evidence span. Without FILE, reads and updates the workspace;
+    with --input/--output, runs as a Parquet job (stage 'extracted') on DuckDB or Spark."""
     region = region.upper()
+    if _is_job(input_path, output_dir, file):
+        from ctip.ads.jobs import extract_job
+
+        _run_job(ctx, engine, spark_master, input_path, output_dir, fmt,
+                 lambda e, i, o, p: extract_job(e, i, o, region=region, progress=p))  # fmt: skip
+        return
+    output = resolve(fmt)
     if file is not None:
         rows = [
             {"id": ad["id"], **extract_identifiers(ad, region=region).as_dict()}
@@ -131,13 +203,24 @@ def screen_ads(
         typer.Option("--catalogue", help="Indicator catalogue YAML (default: built-in)"),
     ] = None,
     fmt: FormatOption = None,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Score ads against the indicator catalogue, with the evidence for every indicator.
 
     Flags are for human triage, never automatic action. Rejected flags (ctip ads decide) are
-    left out on later runs."""
-    output = resolve(fmt)
+    left out on later runs. With --input/--output, runs as a Parquet job (stage 'screened',
+    every ad) on DuckDB or Spark."""
     catalogue = load_catalogue(catalogue_path)
+    if _is_job(input_path, output_dir, file):
+        from ctip.ads.jobs import screen_job
+
+        _run_job(ctx, engine, spark_master, input_path, output_dir, fmt,
+                 lambda e, i, o, p: screen_job(e, i, o, catalogue=catalogue, progress=p))  # fmt: skip
+        return
+    output = resolve(fmt)
     if file is not None:
         rows = [
             {"id": ad["id"], **screen(ad, catalogue=catalogue).as_dict()}
@@ -183,12 +266,25 @@ def cluster(
         bool, typer.Option("--summary", help="Print one template summary per cluster instead")
     ] = False,
     fmt: FormatOption = None,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Group near-duplicate and same-template ads (MinHash + LSH); --summary shows each
-    cluster's shared template and the slots that vary (names, ages, cities, prices)."""
-    output = resolve(fmt)
+    cluster's shared template and the slots that vary (names, ages, cities, prices). With
+    --input/--output, runs as a Parquet job (stages signatures, candidates, pairs, clusters)."""
     if not 0 < threshold <= 1:
         raise typer.BadParameter("--threshold must be between 0 and 1")
+    if _is_job(input_path, output_dir, file):
+        if summary:
+            raise typer.BadParameter("--summary reads the workspace or FILE, not a Parquet job")
+        from ctip.ads.jobs import cluster_job
+
+        _run_job(ctx, engine, spark_master, input_path, output_dir, fmt,
+                 lambda e, i, o, p: cluster_job(e, i, o, threshold=threshold, progress=p))  # fmt: skip
+        return
+    output = resolve(fmt)
     if file is not None:
         ads = read_ads_file(file)
         texts = [f"{a.get('title') or ''}\n{a.get('body') or ''}" for a in ads]
@@ -249,12 +345,31 @@ def networks(
         int, typer.Option("--max-size", help="Split larger components with Leiden communities")
     ] = 5000,
     region: Annotated[str, typer.Option("--region", help="Default phone region")] = "US",
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Text-cluster threshold for Parquet jobs (0-1)")
+    ] = 0.5,
     fmt: FormatOption = None,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Link ads that share phones, e-mails, handles, wallets, images or a text cluster into
-    networks; rejected links (ctip ads decide link ... --reject) are left out."""
-    output = resolve(fmt)
+    networks; rejected links (ctip ads decide link ... --reject) are left out. With
+    --input/--output, runs as a Parquet job (extraction and clusters, then links, networks and
+    network_summary) on DuckDB or Spark."""
     kinds = tuple(k.strip() for k in links.split(",") if k.strip())
+    if not 0 < threshold <= 1:
+        raise typer.BadParameter("--threshold must be between 0 and 1")
+    if _is_job(input_path, output_dir, None):
+        from ctip.ads.jobs import networks_job
+
+        _run_job(ctx, engine, spark_master, input_path, output_dir, fmt,
+                 lambda e, i, o, p: networks_job(
+                     e, i, o, kinds=kinds, region=region.upper(), threshold=threshold,
+                     max_size=max_size, min_size=min_size, progress=p))  # fmt: skip
+        return
+    output = resolve(fmt)
     with open_workspace(ctx) as workspace:
         rows = run_networks(
             workspace, kinds=kinds, min_size=min_size, max_size=max_size, region=region.upper()
@@ -332,17 +447,23 @@ def indicators(fmt: FormatOption = None) -> None:
 
 @app.command("generate")
 def generate(
-    out: Annotated[Path, typer.Argument(help="File to write (.jsonl or .csv)")],
+    out: Annotated[Path, typer.Argument(help="File to write (.jsonl, .csv or .parquet)")],
     count: Annotated[int, typer.Option("--count", help="Number of ads")] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 1,
     truth: Annotated[
         Path | None, typer.Option("--truth", help="Also write the ground truth as JSON Lines")
     ] = None,
 ) -> None:
-    """Write synthetic ads (fictional 555 numbers, no real text) with known ground truth."""
+    """Write synthetic ads (fictional 555 numbers, no real text) with known ground truth.
+    A .parquet file is written in batches, fast enough for a million ads."""
     from dataclasses import asdict
 
-    from ctip.ads.generate import generate_ads
+    from ctip.ads.generate import generate_ads, write_parquet
+
+    if out.suffix == ".parquet":
+        written = write_parquet(out, count, seed, truth=truth)
+        note(f"wrote {written:,} synthetic ads to {out}")
+        return
 
     generated = generate_ads(count, seed)
     generated.write(out)

@@ -7,7 +7,8 @@ candidate pairs with locality-sensitive hashing, as InfoShield-coarse and the Me
 but computes everything over numpy arrays rather than one Python object per ad:
 
 - text: folded (``normalize``), words only, every number replaced by ``#`` so phones, prices
-  and ages act as slots rather than content;
+  and ages act as slots rather than content; each word becomes a stable 64-bit hash, so an
+  ad's signature is the same whichever batch, process or Spark executor computes it;
 - signatures: *one permutation hashing* with optimal densification (Li, Owen & Zhang 2012;
   Shrivastava 2017): each shingle is hashed once (splitmix64), its top bits pick one of ``k``
   bins and each bin keeps its minimum, which estimates Jaccard like ``k`` independent MinHash
@@ -17,12 +18,16 @@ but computes everything over numpy arrays rather than one Python object per ad:
 - verification: a candidate pair is kept when its signatures agree on at least ``threshold``
   of the bins (the estimated Jaccard); clusters are the connected components of kept pairs.
 
+The workspace and the Parquet jobs run these steps as stages (``ctip.ads.pipeline``): the
+signatures in Arrow batches, the band buckets and neighbour pairs in SQL.
+
 ``DatasketchClusterer`` does the same with ``datasketch.MinHash`` + ``MinHashLSH`` (one Python
 object per ad) and exists to compare against in ``bench/ads.py``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,19 +52,33 @@ def splitmix64(values: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+def word_id(word: str) -> int:
+    """A stable 64-bit id for a word (BLAKE2b), the same in every process and every batch.
+
+    Ids must not depend on which other texts were read first: on Spark each executor signs its
+    own partition, and a per-corpus vocabulary would give the same word different ids there.
+    """
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+
+
 class Tokenizer:
-    """Words to stable integer ids (numbers all become ``#``), for a whole corpus."""
+    """Words to stable integer ids (numbers all become ``#``); ids are cached per tokenizer."""
 
     def __init__(self) -> None:
         self.vocabulary: dict[str, int] = {"": 0, "#": NUMBER_TOKEN}
 
     def ids(self, text: str, *, folded: bool = False) -> list[int]:
         vocabulary = self.vocabulary
-        words = WORD.findall(text if folded else fold(text))
-        return [
-            NUMBER_TOKEN if w[0].isdigit() else vocabulary.setdefault(w, len(vocabulary))
-            for w in words
-        ]
+        out: list[int] = []
+        for word in WORD.findall(text if folded else fold(text)):
+            if word[0].isdigit():
+                out.append(NUMBER_TOKEN)
+                continue
+            known = vocabulary.get(word)
+            if known is None:
+                known = vocabulary[word] = word_id(word)
+            out.append(known)
+        return out
 
     def corpus(
         self, texts: Sequence[str], *, folded: bool = False
@@ -162,16 +181,33 @@ class MinHashLSH:
             rows, bins = rows[~found], bins[~found]
         return result
 
-    def candidate_pairs(self, signature: np.ndarray) -> np.ndarray:
-        """(m, 2) index pairs of ads sharing a band, neighbours after sorting by band key."""
+    def band_keys(self, signature: np.ndarray) -> np.ndarray:
+        """(n, bands) uint64 keys: ads with equal keys in a band agree on that band's rows.
+
+        Each band's key starts from the band number, so keys of different bands never meet.
+        """
         n = signature.shape[0]
         rows = self.bins // self.bands
-        pairs = []
+        keys = np.empty((n, self.bands), dtype=np.uint64)
         for band in range(self.bands):
             block = signature[:, band * rows : (band + 1) * rows].astype(np.uint64)
             key = np.full(n, np.uint64(band), dtype=np.uint64)
             for column in range(rows):
                 key = splitmix64(key ^ block[:, column])
+            keys[:, band] = key
+        return keys
+
+    def candidate_pairs(self, signature: np.ndarray) -> np.ndarray:
+        """(m, 2) index pairs of ads sharing a band, neighbours after sorting by band key.
+
+        Pairing neighbours rather than every two ads in a bucket keeps the work linear: a
+        bucket of ``m`` ads gives ``m - 1`` chained pairs, which connect it just as well once
+        verified. The batch jobs do the same in SQL (``ctip.ads.pipeline``).
+        """
+        keys = self.band_keys(signature)
+        pairs = []
+        for band in range(self.bands):
+            key = keys[:, band]
             order = np.argsort(key, kind="stable")
             ordered = key[order]
             same = np.flatnonzero(ordered[1:] == ordered[:-1])
@@ -190,9 +226,7 @@ class MinHashLSH:
         step = 200_000
         for start in range(0, len(pairs), step):
             chunk = pairs[start : start + step]
-            agree[start : start + step] = (signature[chunk[:, 0]] == signature[chunk[:, 1]]).mean(
-                axis=1
-            )
+            agree[start : start + step] = agreement(signature[chunk[:, 0]], signature[chunk[:, 1]])
         return agree
 
     def cluster(self, tokens: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +235,12 @@ class MinHashLSH:
         pairs = self.candidate_pairs(signature)
         kept = pairs[self.similarity(signature, pairs) >= self.threshold]
         return components(len(offsets) - 1, kept), signature
+
+
+def agreement(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per row, the share of signature bins on which ``left`` and ``right`` agree."""
+    share: np.ndarray = (left == right).mean(axis=1)
+    return share
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:

@@ -19,13 +19,16 @@ from __future__ import annotations
 import csv
 import json
 import random
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from ctip.ads.obfuscate import render_email, render_handle, render_phone
@@ -73,8 +76,10 @@ class GeneratedAds:
     truth: list[Truth]
 
     def write(self, path: Path) -> Path:
-        """Write the ads as JSON Lines (.jsonl) or CSV (.csv, images joined by '|')."""
-        if path.suffix == ".csv":
+        """Write the ads as JSON Lines (.jsonl), CSV (.csv, images joined by '|') or Parquet."""
+        if path.suffix == ".parquet":
+            pq.write_table(pa.Table.from_batches([parquet_batch(self.ads)]), path)
+        elif path.suffix == ".csv":
             with path.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=list(self.ads[0]))
                 writer.writeheader()
@@ -203,8 +208,10 @@ def _operator(rng: random.Random, number: int, kind: str, start: datetime) -> _O
     )
 
 
-def generate_ads(count: int, seed: int = 0, *, ads_per_operator: int = 25) -> GeneratedAds:
-    """``count`` ads from ``count // ads_per_operator`` operators (at least three)."""
+def iter_generated(
+    count: int, seed: int = 0, *, ads_per_operator: int = 25
+) -> Iterator[tuple[dict[str, Any], Truth]]:
+    """The ads of ``generate_ads`` one at a time, so a million can be written in batches."""
     rng = random.Random(seed)
     start = datetime(2025, 1, 1)
     operators: list[_Operator] = []
@@ -215,13 +222,87 @@ def generate_ads(count: int, seed: int = 0, *, ads_per_operator: int = 25) -> Ge
     chosen = rng.choices(range(len(operators)), weights=weights, k=count)
     for index in range(min(count, len(operators))):
         chosen[index] = index  # every operator posts at least once
+    for position, operator_index in enumerate(chosen):
+        yield _ad(rng, operators[operator_index], position, seed)
+
+
+def generate_ads(count: int, seed: int = 0, *, ads_per_operator: int = 25) -> GeneratedAds:
+    """``count`` ads from ``count // ads_per_operator`` operators (at least three)."""
     ads: list[dict[str, Any]] = []
     truths: list[Truth] = []
-    for position, operator_index in enumerate(chosen):
-        ad, truth = _ad(rng, operators[operator_index], position, seed)
+    for ad, truth in iter_generated(count, seed, ads_per_operator=ads_per_operator):
         ads.append(ad)
         truths.append(truth)
     return GeneratedAds(ads, truths)
+
+
+# The columns of a generated Parquet file: typed as the workspace stores them, which is what
+# ``ctip import ads`` and the Parquet jobs read.
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("title", pa.string()),
+        ("body", pa.string()),
+        ("site", pa.string()),
+        ("location", pa.string()),
+        ("posted_at", pa.timestamp("us")),
+        ("url", pa.string()),
+        ("age", pa.int32()),
+        ("images", pa.list_(pa.string())),
+    ]
+)
+
+
+def parquet_batch(ads: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Generated ads as one Arrow batch of ``PARQUET_SCHEMA`` (dates parsed, ages numbers)."""
+    return pa.RecordBatch.from_pylist(
+        [
+            {
+                **ad,
+                "posted_at": datetime.fromisoformat(ad["posted_at"]),
+                "age": int(ad["age"]) if ad["age"] else None,
+            }
+            for ad in ads
+        ],
+        schema=PARQUET_SCHEMA,
+    )
+
+
+def write_parquet(
+    path: Path,
+    count: int,
+    seed: int = 0,
+    *,
+    truth: Path | None = None,
+    batch: int = 20_000,
+) -> int:
+    """Write ``count`` generated ads to one Parquet file, ``batch`` ads per row group.
+
+    Streams, so memory stays flat however many ads (a million take under two minutes on one
+    core); the same seed gives the same ads as ``generate_ads`` and the JSON Lines writer.
+    Row groups of ``batch`` ads let Spark split even one file across many executors.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    truth_handle = truth.open("w", encoding="utf-8") if truth is not None else None
+    written = 0
+    try:
+        with pq.ParquetWriter(path, PARQUET_SCHEMA, compression="zstd") as writer:
+            pending: list[dict[str, Any]] = []
+            for ad, item in iter_generated(count, seed):
+                pending.append(ad)
+                if truth_handle is not None:
+                    truth_handle.write(json.dumps({"id": ad["id"], **asdict(item)}) + "\n")
+                if len(pending) >= batch:
+                    writer.write_batch(parquet_batch(pending))
+                    written += len(pending)
+                    pending = []
+            if pending or written == 0:
+                writer.write_batch(parquet_batch(pending))
+                written += len(pending)
+    finally:
+        if truth_handle is not None:
+            truth_handle.close()
+    return written
 
 
 def _ad(

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from ctip.ads import decisions
-from ctip.ads.networks import LINK_KINDS, build_networks
+from ctip.ads.networks import LINK_KINDS
+from ctip.ads.pipeline import TempStages, links_sql, networks_stage
 from ctip.ads.service import (
     LINK_SOURCES,
     _finish,
-    _insert,
     _start,
+    ad_count,
     is_current,
     run_cluster,
     run_extract,
@@ -23,32 +23,37 @@ from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import BadInputError
 from ctip.workspace import Workspace
 
-LINK_QUERY = """
-SELECT DISTINCT ad_key, kind, value FROM ad_identifiers
-WHERE kind IN ('phone', 'email', 'handle', 'wallet')
-UNION ALL
-SELECT DISTINCT ad_key, 'image' AS kind, unnest(images) AS value FROM ads
-UNION ALL
-SELECT ad_key, 'cluster' AS kind, cluster_id AS value FROM ad_clusters
-WHERE cluster_id IN (SELECT cluster_id FROM ad_clusters GROUP BY ALL HAVING count(*) > 1)
-"""
+WORKSPACE_IDENTIFIERS = "SELECT ad_key, kind, value FROM ad_identifiers"
 
 
 def link_rows(engine: DuckDBEngine, kinds: tuple[str, ...]) -> pa.Table:
-    """All (ad_key, kind, value) link rows of the wanted kinds, rejected links left out."""
-    parts = [engine.to_arrow(LINK_QUERY)]
-    for source in LINK_SOURCES:
-        parts.append(source(engine).select(["ad_key", "kind", "value"]).cast(parts[0].schema))
-    table = pa.concat_tables(parts)
-    engine.register("_ctip_links", table)
-    rejected = [t for t, d in decisions.link_decisions(engine).items() if d == "reject"]
-    result = engine.to_arrow(
-        "SELECT ad_key, kind, value FROM _ctip_links WHERE kind IN (SELECT unnest(?::VARCHAR[]))"
-        " AND kind || ':' || value NOT IN (SELECT unnest(?::VARCHAR[]))",
-        [list(kinds), rejected],
-    )
-    engine.unregister("_ctip_links")
-    return result
+    """All (ad_key, kind, value) link rows of the wanted kinds, rejected links left out.
+
+    The SQL is the Parquet jobs' (``pipeline.links_sql``) plus what only the workspace has:
+    link sources registered by other capabilities and the analyst's rejected links.
+    """
+    empty = pa.schema([("ad_key", pa.string()), ("kind", pa.string()), ("value", pa.string())])
+    parts = [
+        source(engine).select(["ad_key", "kind", "value"]).cast(empty) for source in LINK_SOURCES
+    ]
+    engine.register("_ctip_extra_links", pa.concat_tables([empty.empty_table(), *parts]))
+    rejected = sorted(t for t, d in decisions.link_decisions(engine).items() if d == "reject")
+    engine.register("_ctip_rejected_links", pa.table({"target": pa.array(rejected, pa.string())}))
+    try:
+        return engine.to_arrow(
+            links_sql(
+                WORKSPACE_IDENTIFIERS,
+                "ads",
+                "ad_clusters",
+                kinds,
+                extra="_ctip_extra_links",
+                rejected="_ctip_rejected_links",
+            )
+            + " ORDER BY ad_key, kind, value"
+        )
+    finally:
+        engine.unregister("_ctip_extra_links")
+        engine.unregister("_ctip_rejected_links")
 
 
 def run_networks(
@@ -59,7 +64,11 @@ def run_networks(
     min_size: int = 2,
     region: str = "US",
 ) -> list[dict[str, Any]]:
-    """Build and store networks; returns one summary per network of ``min_size`` ads or more."""
+    """Build and store networks; returns one summary per network of ``min_size`` ads or more.
+
+    The graph and its ids come from the same stage as ``ctip ads networks --input ...``
+    (``pipeline.networks_stage``), run into a temp table.
+    """
     unknown = [k for k in kinds if k not in LINK_KINDS]
     if unknown:
         raise BadInputError(f"unknown link kind '{unknown[0]}'", hint=", ".join(LINK_KINDS))
@@ -68,31 +77,20 @@ def run_networks(
         run_extract(workspace, region=region)
     if "cluster" in kinds and not is_current(engine, "cluster"):
         run_cluster(workspace)
-    keys = [str(r[0]) for r in engine.rows("SELECT ad_key FROM ads ORDER BY ad_key")]
-    position = {key: index for index, key in enumerate(keys)}
     links = link_rows(engine, kinds)
-    ads = np.fromiter((position[k] for k in links.column("ad_key").to_pylist()), dtype=np.int64)
-    values = [
-        f"{k}:{v}"
-        for k, v in zip(
-            links.column("kind").to_pylist(), links.column("value").to_pylist(), strict=True
-        )
-    ]
-    assignment = build_networks(len(keys), ads, values, max_size=max_size)
-    network_ids = _ids(keys, assignment.network, "n-")
-    component_ids = _ids(keys, assignment.component, "g-")
+    engine.register("_ctip_links", links)
+    stages = TempStages(engine)
+    networks = networks_stage(stages, "_ctip_links", "ads", max_size=max_size)
     confirmed = {t for t, d in decisions.link_decisions(engine).items() if d == "confirm"}
     with engine.transaction():
         run_id = _start(engine, "networks", {"kinds": list(kinds), "max_size": max_size}, "1")
         engine.sql("DELETE FROM ad_networks")
         engine.sql("DELETE FROM ad_network_links")
-        _insert(
-            engine,
-            "ad_networks",
-            pa.table({"ad_key": keys, "network_id": network_ids, "component_id": component_ids}),
-            run_id,
+        engine.sql(
+            "INSERT INTO ad_networks (run_id, ad_key, network_id, component_id)"
+            f" SELECT ?, ad_key, network_id, component_id FROM {networks} ORDER BY ad_key",
+            [run_id],
         )
-        engine.register("_ctip_links", links)
         engine.sql(
             "INSERT INTO ad_network_links (run_id, network_id, kind, value, ads, decision)"
             " SELECT ?, n.network_id, l.kind, l.value, count(DISTINCT l.ad_key),"
@@ -101,17 +99,10 @@ def run_networks(
             " GROUP BY ALL",
             [run_id, sorted(confirmed)],
         )
-        engine.unregister("_ctip_links")
-        _finish(engine, run_id, len(keys))
+        _finish(engine, run_id, ad_count(engine))
+    engine.unregister("_ctip_links")
+    stages.drop()
     return network_summaries(engine, min_size=min_size)
-
-
-def _ids(keys: list[str], labels: np.ndarray, prefix: str) -> list[str]:
-    smallest: dict[int, str] = {}
-    for key, label in zip(keys, labels.tolist(), strict=True):
-        if label not in smallest or key < smallest[label]:
-            smallest[label] = key
-    return [prefix + smallest[label] for label in labels.tolist()]
 
 
 def network_summaries(

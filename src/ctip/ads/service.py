@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from ctip.ads import decisions
-from ctip.ads.cluster import MinHashLSH, Tokenizer, components
-from ctip.ads.extract import KINDS, extract_identifiers
-from ctip.ads.indicators import Catalogue, load_catalogue, screen
+from ctip.ads.cluster import MinHashLSH
+from ctip.ads.extract import KINDS
+from ctip.ads.indicators import Catalogue, load_catalogue
+from ctip.ads.jobs import CLUSTER_VERSION, EXTRACTOR_VERSION
+from ctip.ads.pipeline import TempStages, cluster_stages, extract_stage, screen_stage
 from ctip.ads.templates import summarise
 from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import NotFoundError
 from ctip.workspace import Workspace
 
-AD_COLUMNS = "ad_key, id, title, body, url, site, location, posted_at, age, images"
-BATCH = 20_000
-EXTRACTOR_VERSION = "1"
 LinkSource = Callable[[DuckDBEngine], pa.Table]
 # Other capabilities add link rows (ad_key, kind, value) here, e.g. media's image matches.
 LINK_SOURCES: list[LinkSource] = []
@@ -42,16 +40,6 @@ def register_link_source(source: LinkSource) -> None:
 
 def ad_count(engine: DuckDBEngine) -> int:
     return int(engine.scalar("SELECT count(*) FROM ads") or 0)
-
-
-def iter_ads(engine: DuckDBEngine, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    total = ad_count(engine)
-    if total == 0:
-        raise NotFoundError("no ads in the workspace", hint="run 'ctip import ads FILE' first")
-    for offset in range(0, total, batch):
-        yield engine.records(
-            f"SELECT {AD_COLUMNS} FROM ads ORDER BY ad_key LIMIT ? OFFSET ?", [batch, offset]
-        )
 
 
 def _start(engine: DuckDBEngine, step: str, params: dict[str, Any], version: str) -> str:
@@ -83,43 +71,40 @@ def is_current(engine: DuckDBEngine, step: str) -> bool:
 
 # --- extract ---------------------------------------------------------------------------------
 
-IDENTIFIER_SCHEMA = pa.schema(
-    [(n, pa.string()) for n in ("ad_key", "kind", "value", "detail", "field")]
-    + [("start_pos", pa.int32()), ("end_pos", pa.int32()), ("evidence", pa.string())]
-)
+
+def _require_ads(engine: DuckDBEngine) -> None:
+    if ad_count(engine) == 0:
+        raise NotFoundError("no ads in the workspace", hint="run 'ctip import ads FILE' first")
 
 
 def run_extract(workspace: Workspace, *, region: str = "US") -> list[dict[str, Any]]:
-    """Extract identifiers from every stored ad; store them; return one row per ad."""
+    """Extract identifiers from every stored ad; store them; return one row per ad.
+
+    Runs the same stage as ``ctip ads extract --input ... --output ...`` (``pipeline``), here
+    into a temp table, then stores every sighting in ``ad_identifiers``.
+    """
     engine = workspace.engine
-    out: list[dict[str, Any]] = []
+    _require_ads(engine)
+    stages = TempStages(engine)
     with engine.transaction():
         run_id = _start(engine, "extract", {"region": region}, EXTRACTOR_VERSION)
+        extracted = extract_stage(stages, "ads", region=region)
         engine.sql("DELETE FROM ad_identifiers")
-        count = 0
-        for ads in iter_ads(engine):
-            rows: dict[str, list[Any]] = {name: [] for name in IDENTIFIER_SCHEMA.names}
-            for ad in ads:
-                extraction = extract_identifiers(ad, region=region)
-                out.append({"id": ad["id"], "ad_key": ad["ad_key"], **extraction.as_dict()})
-                for kind in KINDS:
-                    singular = {"phones": "phone", "emails": "email", "handles": "handle",
-                                "urls": "url", "crypto": "wallet", "prices": "price",
-                                "ages": "age"}[kind]  # fmt: skip
-                    for found in getattr(extraction, kind):
-                        detail = found.detail.get("currency") or found.detail.get("platform")
-                        for evidence in found.evidence:
-                            for name, value in zip(
-                                IDENTIFIER_SCHEMA.names,
-                                (ad["ad_key"], singular, found.value, detail, evidence.field,
-                                 evidence.start, evidence.end, evidence.text),
-                                strict=True,
-                            ):  # fmt: skip
-                                rows[name].append(value)
-            _insert(engine, "ad_identifiers", pa.table(rows, schema=IDENTIFIER_SCHEMA), run_id)
-            count += len(ads)
-        _finish(engine, run_id, count)
-    return out
+        engine.sql(
+            "INSERT INTO ad_identifiers (run_id, ad_key, kind, value, detail, field, start_pos,"
+            " end_pos, evidence) SELECT ?, ad_key, i.kind, i.value, i.detail, i.field,"
+            " i.start_pos, i.end_pos, i.evidence"
+            f" FROM (SELECT ad_key, unnest(identifiers) AS i FROM {extracted})",
+            [run_id],
+        )
+        rows = engine.records(
+            f"SELECT ad_key, id, {', '.join(KINDS)} FROM {extracted} ORDER BY ad_key"
+        )
+        _finish(engine, run_id, len(rows))
+    stages.drop()
+    return [
+        {"id": r["id"], "ad_key": r["ad_key"], **{k: json.loads(r[k]) for k in KINDS}} for r in rows
+    ]
 
 
 def _insert(engine: DuckDBEngine, table: str, data: pa.Table, run_id: str) -> None:
@@ -138,52 +123,53 @@ def _insert(engine: DuckDBEngine, table: str, data: pa.Table, run_id: str) -> No
 
 
 def run_screen(workspace: Workspace, *, catalogue: Catalogue | None = None) -> list[dict[str, Any]]:
-    """Screen every stored ad, leaving out rejected flags; store flags and scores."""
+    """Screen every stored ad, leaving out rejected flags; store flags and scores.
+
+    Runs the same stage as ``ctip ads screen --input ... --output ...``, with the analyst's
+    flag decisions applied.
+    """
     engine = workspace.engine
+    _require_ads(engine)
     catalogue = catalogue or load_catalogue()
     decided = decisions.flag_decisions(engine)
-    rejected_codes: dict[str, set[str]] = {}
+    rejected: dict[str, set[str]] = {}
     for (key, code), verdict in decided.items():
         if verdict == "reject":
-            rejected_codes.setdefault(key, set()).add(code)
-    out: list[dict[str, Any]] = []
+            rejected.setdefault(key, set()).add(code)
+    confirmed = frozenset(target for target, verdict in decided.items() if verdict == "confirm")
+    stages = TempStages(engine)
     with engine.transaction():
         run_id = _start(engine, "screen", {}, catalogue.version)
+        screened = screen_stage(
+            stages,
+            "ads",
+            catalogue=catalogue,
+            rejected={key: frozenset(codes) for key, codes in rejected.items()},
+            confirmed=confirmed,
+        )
         engine.sql("DELETE FROM ad_flags")
         engine.sql("DELETE FROM ad_scores")
-        count = 0
-        for ads in iter_ads(engine):
-            flags: dict[str, list[Any]] = {
-                k: [] for k in ("ad_key", "code", "weight", "evidence", "decision")
-            }
-            scores: dict[str, list[Any]] = {"ad_key": [], "score": [], "catalogue_version": []}
-            for ad in ads:
-                key = ad["ad_key"]
-                rejected = frozenset(rejected_codes.get(key, ()))
-                result = screen(ad, catalogue=catalogue, suppressed=rejected)
-                items = []
-                for flag in result.flags:
-                    decision = decided.get((key, flag.code))
-                    item = {
-                        **flag.as_dict(),
-                        "decision": "confirmed" if decision == "confirm" else None,
-                    }
-                    items.append(item)
-                    for name, value in (("ad_key", key), ("code", flag.code), ("weight", flag.weight),
-                                        ("evidence", json.dumps(item["evidence"], ensure_ascii=False)),
-                                        ("decision", item["decision"])):  # fmt: skip
-                        flags[name].append(value)
-                scores["ad_key"].append(key)
-                scores["score"].append(result.score)
-                scores["catalogue_version"].append(catalogue.version)
-                out.append(
-                    {"id": ad["id"], "ad_key": key, "score": result.score, "indicators": items}
-                )
-            _insert(engine, "ad_flags", pa.table(flags), run_id)
-            _insert(engine, "ad_scores", pa.table(scores), run_id)
-            count += len(ads)
-        _finish(engine, run_id, count)
-    return out
+        engine.sql(
+            "INSERT INTO ad_flags (run_id, ad_key, code, weight, evidence, decision)"
+            " SELECT ?, ad_key, f.code, f.weight, f.evidence, f.decision"
+            f" FROM (SELECT ad_key, unnest(flags) AS f FROM {screened})",
+            [run_id],
+        )
+        engine.sql(
+            "INSERT INTO ad_scores (run_id, ad_key, score, catalogue_version)"
+            f" SELECT ?, ad_key, score, catalogue_version FROM {screened}",
+            [run_id],
+        )
+        rows = engine.records(
+            f"SELECT ad_key, id, score, indicators FROM {screened} ORDER BY ad_key"
+        )
+        _finish(engine, run_id, len(rows))
+    stages.drop()
+    return [
+        {"id": r["id"], "ad_key": r["ad_key"], "score": r["score"],
+         "indicators": json.loads(r["indicators"])}
+        for r in rows
+    ]  # fmt: skip
 
 
 # --- cluster ---------------------------------------------------------------------------------
@@ -192,45 +178,63 @@ def run_screen(workspace: Workspace, *, catalogue: Catalogue | None = None) -> l
 def run_cluster(
     workspace: Workspace, *, threshold: float = 0.5, summaries: int = 2000
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Cluster stored ads by text; apply cluster decisions; store assignments and templates."""
+    """Cluster stored ads by text; apply cluster decisions; store assignments and templates.
+
+    Runs the same stages as ``ctip ads cluster --input ... --output ...`` (signatures in
+    Arrow batches, LSH buckets and pairs in SQL, components of verified pairs), with the
+    analyst's cluster decisions applied to the pairs.
+    """
     engine = workspace.engine
-    keys: list[str] = []
-    ids: list[str] = []
-    texts: list[str] = []
-    for ads in iter_ads(engine):
-        for ad in ads:
-            keys.append(ad["ad_key"])
-            ids.append(ad["id"])
-            texts.append(f"{ad['title'] or ''}\n{ad['body'] or ''}")
-    tokens, offsets = Tokenizer().corpus(texts)
-    lsh = MinHashLSH(threshold=threshold)
-    signature = lsh.signatures(tokens, offsets)
-    pairs = lsh.candidate_pairs(signature)
-    pairs = pairs[lsh.similarity(signature, pairs) >= threshold]
-    labels = _apply_cluster_decisions(engine, keys, pairs)
-    cluster_ids = _cluster_ids(keys, labels)
-    members: dict[str, list[int]] = {}
-    for index, cluster in enumerate(cluster_ids):
-        members.setdefault(cluster, []).append(index)
+    _require_ads(engine)
+    stages = TempStages(engine)
+    clusters = cluster_stages(
+        stages, "ads", lsh=MinHashLSH(threshold=threshold), decisions=_cluster_decisions(engine)
+    )
+    rows = engine.records(
+        f"SELECT c.id, c.ad_key, c.cluster_id AS cluster FROM {clusters} c ORDER BY c.ad_key"
+    )
+    ranked = engine.records(
+        f"SELECT cluster_id, count(*) AS size FROM {clusters} GROUP BY cluster_id"
+        " HAVING count(*) > 1 ORDER BY size DESC, cluster_id LIMIT ?",
+        [summaries],
+    )
+    texts: dict[str, list[str]] = {}
+    if ranked:
+        engine.register(
+            "_ctip_ads_ranked", pa.table({"cluster_id": [r["cluster_id"] for r in ranked]})
+        )
+        for cluster, title, body in engine.rows(
+            f"SELECT c.cluster_id, a.title, a.body FROM {clusters} c"
+            " JOIN _ctip_ads_ranked r USING (cluster_id) JOIN ads a USING (ad_key)"
+            " ORDER BY c.ad_key"
+        ):
+            texts.setdefault(cluster, []).append(f"{title or ''}\n{body or ''}")
+        engine.unregister("_ctip_ads_ranked")
+    stages.drop()
     confirmed = {d.target for d in decisions.active(engine, "cluster") if d.decision == "confirm"}
-    ranked = sorted((c for c, m in members.items() if len(m) > 1), key=lambda c: -len(members[c]))
     summary_rows = []
-    for cluster in ranked[:summaries]:
-        template = summarise([texts[i] for i in members[cluster]])
+    for item in ranked:
+        cluster = item["cluster_id"]
+        template = summarise(texts[cluster])
         summary_rows.append(
             {
                 "cluster": cluster,
-                "size": len(members[cluster]),
+                "size": int(item["size"]),
                 **template.as_dict(),
                 "decision": "confirmed" if cluster in confirmed else None,
             }
         )
     with engine.transaction():
-        run_id = _start(engine, "cluster", {"threshold": threshold}, "minhash-oph-1")
+        run_id = _start(engine, "cluster", {"threshold": threshold}, CLUSTER_VERSION)
         engine.sql("DELETE FROM ad_clusters")
         engine.sql("DELETE FROM ad_cluster_summaries")
         _insert(
-            engine, "ad_clusters", pa.table({"ad_key": keys, "cluster_id": cluster_ids}), run_id
+            engine,
+            "ad_clusters",
+            pa.table(
+                {"ad_key": [r["ad_key"] for r in rows], "cluster_id": [r["cluster"] for r in rows]}
+            ),
+            run_id,
         )
         _insert(
             engine,
@@ -246,37 +250,14 @@ def run_cluster(
             ),
             run_id,
         )
-        _finish(engine, run_id, len(keys))
-    rows = [
-        {"id": i, "ad_key": k, "cluster": c} for i, k, c in zip(ids, keys, cluster_ids, strict=True)
-    ]
+        _finish(engine, run_id, len(rows))
     return rows, summary_rows
 
 
-def _apply_cluster_decisions(
-    engine: DuckDBEngine, keys: list[str], pairs: np.ndarray
-) -> np.ndarray:
-    """Rejected clusters: drop text links among their members. Confirmed: link them all."""
-    position = {key: index for index, key in enumerate(keys)}
-    extra: list[tuple[int, int]] = []
-    for item in decisions.active(engine, "cluster"):
-        indices = sorted(position[k] for k in item.members if k in position)
-        if len(indices) < 2:
-            continue
-        if item.decision == "reject":
-            banned = np.isin(pairs[:, 0], indices) & np.isin(pairs[:, 1], indices)
-            pairs = pairs[~banned]
-        else:
-            extra.extend((indices[0], other) for other in indices[1:])
-    if extra:
-        pairs = np.concatenate([pairs, np.asarray(extra, dtype=np.int64)])
-    return components(len(keys), pairs)
-
-
-def _cluster_ids(keys: list[str], labels: np.ndarray) -> list[str]:
-    """Stable ids: 'c-' + the smallest ad key in the cluster."""
-    smallest: dict[int, str] = {}
-    for key, label in zip(keys, labels.tolist(), strict=True):
-        if label not in smallest or key < smallest[label]:
-            smallest[label] = key
-    return [f"c-{smallest[label]}" for label in labels.tolist()]
+def _cluster_decisions(engine: DuckDBEngine) -> list[tuple[str, list[str]]]:
+    """Active cluster decisions with their members still in the workspace, in key order."""
+    keys = {str(r[0]) for r in engine.rows("SELECT ad_key FROM ads")}
+    return [
+        (item.decision, sorted(k for k in item.members if k in keys))
+        for item in decisions.active(engine, "cluster")
+    ]

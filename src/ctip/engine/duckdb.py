@@ -68,8 +68,9 @@ class DuckDBEngine:
         else:
             destination = str(target / "part-0.parquet")
         quoted = destination.replace("'", "''")
-        self.connection.execute(f"COPY ({query}) TO '{quoted}' ({options})").fetchall()
-        return int(self.scalar(f"SELECT count(*) FROM ({query})") or 0)
+        # COPY answers with the number of rows it wrote: no second pass over the query.
+        written = self.connection.execute(f"COPY ({query}) TO '{quoted}' ({options})").fetchall()
+        return int(written[0][0]) if written else 0
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> None:
         self.connection.execute(query, params).fetchall()

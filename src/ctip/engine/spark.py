@@ -127,7 +127,13 @@ class SparkEngine:
     ) -> None:
         from pyspark.sql.pandas.types import from_arrow_schema
 
-        frame = self._query(source_query, None).mapInArrow(function, from_arrow_schema(schema))
+        source = self._query(source_query, None)
+        # A Python step runs one worker per input partition; a small file read as one split
+        # would keep every other core idle, so spread it over the cluster's parallelism first.
+        parallelism = self.session.sparkContext.defaultParallelism
+        if source.rdd.getNumPartitions() < parallelism:
+            source = source.repartition(parallelism)
+        frame = source.mapInArrow(function, from_arrow_schema(schema))
         frame.createOrReplaceTempView(result)
 
     def version(self) -> str:
