@@ -49,7 +49,8 @@ class Job:
     unit: str
     generate: Callable[[int, Path], None]
     command: Callable[[Path, Path, str], list[str]]
-    max_rows: int  # above this the job is skipped (time budget on two cores), said in the notes
+    sizes: tuple[int, ...]  # what fits the time budget on two cores; --sizes overrides
+    spark_max_rows: int | None = None  # Spark runs above this are skipped, said in the notes
 
 
 def _generate_people(rows: int, path: Path) -> None:
@@ -61,14 +62,10 @@ def _generate_people(rows: int, path: Path) -> None:
     pq.write_table(people.drop_columns(["entity_id"]), path)
 
 
-def _run_generator(arguments: list[str]) -> Callable[[int, Path], None]:
-    """A generator that is itself a CTIP command taking the size and the output path."""
+def _generate_ads(rows: int, path: Path) -> None:
+    from ctip.ads.generate import write_parquet
 
-    def generate(rows: int, path: Path) -> None:
-        filled = [a.replace("{rows}", str(rows)).replace("{path}", str(path)) for a in arguments]
-        subprocess.run([*CTIP, *filled], check=True, stdout=subprocess.DEVNULL)
-
-    return generate
+    write_parquet(path, rows, seed=1)
 
 
 def _job_command(*words: str) -> Callable[[Path, Path, str], list[str]]:
@@ -89,27 +86,41 @@ def _job_command(*words: str) -> Callable[[Path, Path, str], list[str]]:
     return command
 
 
+MILLION = 1_000_000
 JOBS: dict[str, Job] = {
+    # extract -> screen is one Arrow batch function each; networks runs extract, MinHash/LSH
+    # clustering, links and components: the whole ads pipeline.
+    "ads-networks": Job(
+        "ads-networks",
+        "ads",
+        _generate_ads,
+        _job_command("ads", "networks", "--format", "json"),
+        sizes=(100_000, MILLION),
+    ),
     "link-dedupe": Job(
         "link-dedupe",
         "person records",
         _generate_people,
         _job_command("link", "dedupe", "--format", "json"),
-        max_rows=1_000_000,
+        sizes=(100_000, MILLION),
+        spark_max_rows=100_000,
     ),
 }
 
 
-def register_job(job: Job) -> None:
-    JOBS[job.name] = job
-
-
-def _measure(command: list[str], timeout: float) -> dict[str, Any]:
-    """Wall time and peak RSS of the process tree, sampled every 0.2 s."""
+def _measure(command: list[str], timeout: float, log: Path) -> dict[str, Any]:
+    """Wall time and peak RSS of the process tree, sampled every 0.2 s; stdout kept in ``log``."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT
-    )
+    with log.open("w") as stdout:
+        process = subprocess.Popen(
+            command, stdout=stdout, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        return _watch(process, started, timeout, log)
+
+
+def _watch(
+    process: subprocess.Popen[str], started: float, timeout: float, log: Path
+) -> dict[str, Any]:
     peak = 0
     watched = psutil.Process(process.pid)
     while process.poll() is None:
@@ -132,7 +143,26 @@ def _measure(command: list[str], timeout: float) -> dict[str, Any]:
             "seconds": round(seconds, 1),
             "error": stderr.strip().splitlines()[-1:] if stderr.strip() else [],
         }
-    return {"status": "ok", "seconds": round(seconds, 2), "peak_rss_mib": peak // 2**20}
+    measured: dict[str, Any] = {
+        "status": "ok",
+        "seconds": round(seconds, 2),
+        "peak_rss_mib": peak // 2**20,
+    }
+    stages = _stages(log)
+    if stages:
+        measured["stages"] = stages
+    return measured
+
+
+def _stages(log: Path) -> list[dict[str, Any]]:
+    """The job's own per-stage summary, when its JSON output carries one."""
+    try:
+        summary = json.loads(log.read_text())
+    except (OSError, ValueError):
+        return []
+    if isinstance(summary, dict) and isinstance(summary.get("stages"), list):
+        return [s for s in summary["stages"] if isinstance(s, dict)]
+    return []
 
 
 def _growth(runs: list[dict[str, Any]]) -> None:
@@ -163,47 +193,55 @@ def _ratios(runs: list[dict[str, Any]]) -> None:
 
 
 def _projection(runs: list[dict[str, Any]]) -> list[str]:
-    """Core-hours for 1 billion rows on a 10-node cluster, from the largest Spark run per job."""
-    lines = []
-    largest: dict[str, dict[str, Any]] = {}
+    """Core-hours for 1 billion rows on a 10-node cluster, from the Spark runs of each job.
+
+    With two sizes the per-row cost is the marginal one, (t2 - t1) / (n2 - n1), so JVM start-up
+    and other fixed costs do not inflate it; with one size it is t / n (an upper bound).
+    """
+    by_job: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
-        is_larger = run["job"] not in largest or run["rows"] > largest[run["job"]]["rows"]
-        if run["engine"] == "spark" and run["status"] == "ok" and is_larger:
-            largest[run["job"]] = run
-    for job, run in sorted(largest.items()):
-        core_seconds = run["core_us_per_row"] * 1e9 / 1e6
-        exponent = max(1.0, run.get("growth_exponent", 1.0))
-        scaled = core_seconds * (1e9 / run["rows"]) ** (exponent - 1.0)
-        hours_on_cluster = scaled / (10 * 16) / 3600
+        if run["engine"] == "spark" and run["status"] == "ok":
+            by_job.setdefault(run["job"], []).append(run)
+    lines = []
+    for job, done in sorted(by_job.items()):
+        done.sort(key=lambda r: r["rows"])
+        last = done[-1]
+        if len(done) >= 2 and last["seconds"] > done[-2]["seconds"]:
+            before = done[-2]
+            per_row = (last["seconds"] - before["seconds"]) / (last["rows"] - before["rows"])
+            basis = f"marginal cost between {before['rows']:,} and {last['rows']:,} rows"
+        else:
+            per_row = last["seconds"] / last["rows"]
+            basis = f"average cost at {last['rows']:,} rows (includes start-up)"
+        core_seconds = per_row * last["cores"] * 1e9
+        exponent = max(1.0, last.get("growth_exponent", 1.0))
+        scaled = core_seconds * (1e9 / last["rows"]) ** (exponent - 1.0)
         lines.append(
-            f"- {job}: {run['core_us_per_row']:.1f} core-µs per row at {run['rows']:,} rows"
-            f" (growth exponent {exponent:.2f}) → {scaled / 3600:,.0f} core-hours for 1e9 rows,"
-            f" about {hours_on_cluster:.1f} h on 10 nodes × 16 cores; peak memory"
-            f" {run['peak_rss_mib']:,} MiB per {run['rows']:,} rows on one node"
+            f"- {job}: {per_row * last['cores'] * 1e6:,.1f} core-µs per row ({basis}; growth"
+            f" exponent {exponent:.2f}) → {scaled / 3600:,.0f} core-hours for 1e9 rows, about"
+            f" {scaled / (10 * 16) / 3600:,.1f} h on 10 nodes × 16 cores; one node held"
+            f" {last['peak_rss_mib']:,} MiB at {last['rows']:,} rows"
         )
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--sizes", default="", help="override every job's sizes, e.g. 1e6,1e7")
     parser.add_argument("--engines", default="duckdb,spark")
     parser.add_argument("--jobs", default=",".join(JOBS))
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "work" / "scale")
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--out", default="scale")
     args = parser.parse_args()
-    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    override = [int(float(s)) for s in args.sizes.split(",") if s]
     engines = args.engines.split(",")
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs: list[dict[str, Any]] = []
     notes: list[str] = []
     for name in args.jobs.split(","):
         job = JOBS[name]
-        for rows in sizes:
-            if rows > job.max_rows:
-                notes.append(f"{name} at {rows:,} rows skipped: above its budget on two cores")
-                continue
+        for rows in override or job.sizes:
             source = args.workdir / f"{name}-{rows}.parquet"
             if not source.exists():
                 free = shutil.disk_usage(args.workdir).free
@@ -214,9 +252,16 @@ def main() -> None:
                 job.generate(rows, source)
                 print(f"generated {source} in {time.perf_counter() - started:.0f} s", flush=True)
             for engine in engines:
+                if engine == "spark" and job.spark_max_rows and rows > job.spark_max_rows:
+                    notes.append(
+                        f"{name} on Spark at {rows:,} rows skipped: above its time budget on"
+                        f" two shared cores (measured up to {job.spark_max_rows:,})"
+                    )
+                    continue
                 output = args.workdir / f"out-{name}-{rows}-{engine}"
                 shutil.rmtree(output, ignore_errors=True)
-                measured = _measure(job.command(source, output, engine), args.timeout)
+                log = args.workdir / f"log-{name}-{rows}-{engine}.json"
+                measured = _measure(job.command(source, output, engine), args.timeout, log)
                 cores = 2 if engine == "spark" else (os.cpu_count() or 1)
                 run = {
                     "job": name,
@@ -264,6 +309,12 @@ def _markdown(result: dict[str, Any]) -> str:
             f" | {run.get('core_us_per_row', '')} | {run.get('growth_exponent', '')}"
             f" | {run.get('ratio_to_duckdb', '')} |"
         )
+    staged = [r for r in result["runs"] if r.get("stages")]
+    if staged:
+        lines += ["", "Seconds per stage (from each job's own summary):", ""]
+        for run in staged:
+            parts = ", ".join(f"{st['stage']} {st['seconds']}" for st in run["stages"])
+            lines.append(f"- {run['job']} {run['rows']:,} {run['engine']}: {parts}")
     if result["notes"]:
         lines += ["", "Notes:", "", *[f"- {n}" for n in result["notes"]]]
     if result["projection"]:
