@@ -12,7 +12,19 @@ from PIL import Image, ImageDraw, ImageEnhance
 
 from ctip.errors import NotFoundError
 from ctip.media.hashing import MATCH_DISTANCE, hamming, hash_bytes, hash_file
-from ctip.media.index import HashIndex, to_matrix
+from ctip.media.index import (
+    MIH_MAX_WIDTH,
+    MIH_MIN_QUERIES,
+    MIH_MIN_WIDTH,
+    MIH_THRESHOLD,
+    QUERY_CHUNK,
+    HashIndex,
+    Hit,
+    MultiIndexHash,
+    brute_force,
+    mih_width,
+    to_matrix,
+)
 from ctip.media.service import (
     add_to_gallery,
     decide_match,
@@ -106,20 +118,64 @@ def test_generated_transformations_recall_and_false_matches(images: Path) -> Non
     assert false_matches == 0
 
 
-def test_flat_and_multi_index_hashing_agree() -> None:
+def _planted(rng: np.random.Generator, base: np.ndarray, flips: list[int]) -> np.ndarray:
+    """Copies of the first rows of ``base`` with exactly ``flips[i]`` bits flipped."""
+    bits = np.unpackbits(base[: len(flips)], axis=1)
+    for row, count in enumerate(flips):
+        bits[row, rng.choice(256, count, replace=False)] ^= 1
+    return np.packbits(bits, axis=1)
+
+
+def test_indexes_are_exact_against_brute_force() -> None:
     rng = np.random.default_rng(7)
-    base = rng.integers(0, 256, (3000, 32), dtype=np.uint8)
-    bits = np.unpackbits(base[:200], axis=1)
-    for row in range(200):
-        bits[row, rng.choice(256, rng.integers(0, 40), replace=False)] ^= 1
-    queries = np.packbits(bits, axis=1)
+    base = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    base[4000:4010] = base[0]  # exact duplicates share every bucket
+    # near-duplicates at every distance around the threshold, plus random unrelated queries
+    flips = [int(d) for d in rng.permutation(np.repeat(np.arange(0, 45), 6))]
+    queries = np.concatenate(
+        [_planted(rng, base, flips), rng.integers(0, 256, (40, 32), dtype=np.uint8)]
+    )
+    assert len(queries) > QUERY_CHUNK  # the multi-index search works in chunks
+
+    def pairs(hits: list[Hit]) -> set[tuple[int, int, int]]:
+        return {(h.query, h.item, h.distance) for h in hits}
+
     flat, mih = HashIndex("flat"), HashIndex("mih")
-    flat.add(base)
-    mih.add(base)
-    assert {(h.query, h.item, h.distance) for h in flat.search(queries)} == {
-        (h.query, h.item, h.distance) for h in mih.search(queries)
-    }
+    for index in (flat, mih):
+        index.add(base[:2500])  # added in two parts
+        index.add(base[2500:])
+        assert len(index) == len(base)
+    assert mih.exact_to == 32
+    for distance in (0, 5, 20, MATCH_DISTANCE, 32, 40):  # 40: past MIH's bound -> flat scan
+        truth = pairs(brute_force(base, queries, distance))
+        assert pairs(flat.search(queries, distance)) == truth, distance
+        assert pairs(mih.search(queries, distance)) == truth, distance
+    found = {(h.query, h.item) for h in mih.search(queries)}
+    for row, count in enumerate(flips):
+        assert ((row, row) in found) == (count <= MATCH_DISTANCE)
+    assert (0, 4005) in found
+    # every width the index may choose, including the narrowest (many candidates per probe)
+    for width in (MIH_MIN_WIDTH, 17, MIH_MAX_WIDTH):
+        structure = MultiIndexHash(base, width)
+        query, item, dist = structure.search(queries, MATCH_DISTANCE)
+        assert set(zip(query.tolist(), item.tolist(), dist.tolist(), strict=True)) == pairs(
+            brute_force(base, queries, MATCH_DISTANCE)
+        )
     assert to_matrix([]).shape == (0, 32)
+    assert HashIndex("mih").search(queries) == []
+    assert mih.search(queries[:0]) == []
+
+
+def test_index_choice_and_widths() -> None:
+    assert HashIndex(expected_size=1000).kind == "flat"
+    assert HashIndex(expected_size=MIH_THRESHOLD).kind == "mih"
+    assert HashIndex(expected_size=MIH_THRESHOLD, expected_queries=MIH_MIN_QUERIES).kind == "mih"
+    assert HashIndex(expected_size=10**7, expected_queries=8).kind == "flat"  # build > 8 scans
+    assert mih_width(10) == MIH_MIN_WIDTH
+    assert mih_width(1_000_000) == 21
+    assert mih_width(10_000_000) == MIH_MAX_WIDTH
+    with pytest.raises(ValueError):
+        HashIndex("tree")
 
 
 def test_store_strips_exif_and_skips_unreadable(

@@ -164,11 +164,12 @@ def match_images(
         condition += f" AND image_id IN (SELECT image_id FROM image_links WHERE kind IN ({', '.join('?' for _ in chosen)}))"
         params.extend(chosen)
     stored = _stored(workspace.engine, condition, params)
-    index = HashIndex(expected_size=len(stored))
+    hashed = list(hash_paths(queries, dihedral=True))
+    index = HashIndex(expected_size=len(stored), expected_queries=8 * len(hashed))
     index.add(to_matrix([s["pdq"] for s in stored]))
     results: list[dict[str, Any]] = []
     failed: list[HashResult] = []
-    for query in hash_paths(queries, dihedral=True):
+    for query in hashed:
         if query.hash is None:
             failed.append(query)
             continue
@@ -203,7 +204,7 @@ def near_duplicate_groups(
         condition += " AND image_id IN (SELECT image_id FROM image_links WHERE kind = ?)"
         params.append(linked_to)
     stored = _stored(engine, condition, params)
-    index = HashIndex(expected_size=len(stored))
+    index = HashIndex(expected_size=len(stored), expected_queries=8 * len(stored))
     index.add(to_matrix([s["pdq"] for s in stored]))
     parent = list(range(len(stored)))
 
@@ -382,7 +383,7 @@ def queue_case_matches(workspace: Workspace, *, max_distance: int = MATCH_DISTAN
         [MIN_QUALITY],
     )
     stored = _stored(engine, "quality >= ?", [MIN_QUALITY])
-    index = HashIndex(expected_size=len(stored))
+    index = HashIndex(expected_size=len(stored), expected_queries=8 * len(cases))
     index.add(to_matrix([s["pdq"] for s in stored]))
     now = datetime.now(UTC)
     queued = 0
