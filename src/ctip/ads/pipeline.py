@@ -22,7 +22,7 @@ shuffles on Spark), while the edges themselves are few (at most ``bands`` per ad
 values shared by two or more ads for networks), so collecting them costs one pass and tens of
 bytes per edge. Leiden splitting of very large networks needs the graph on the driver anyway.
 Should the edges outgrow the driver, the SQL large-star/small-star components of
-``ctip.crypto.components`` (O(log n) rounds) are the drop-in replacement for ``label``.
+``ctip.engine.components`` (O(log n) rounds) are the drop-in replacement for ``label``.
 """
 
 from __future__ import annotations

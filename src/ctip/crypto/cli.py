@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ctip.cli.batch import EngineOption, InputOption, OutputOption, SparkMasterOption
 from ctip.cli.context import open_workspace
 from ctip.cli.output import (
     OutputFormat,
@@ -20,6 +21,9 @@ from ctip.cli.output import (
 )
 from ctip.crypto.cells import parse_time
 from ctip.errors import BadInputError
+
+if TYPE_CHECKING:
+    from ctip.crypto.cluster import ClusterParams
 
 app = typer.Typer(
     help="Cryptocurrency flows: import, cluster, tag, trace, exposure, export.",
@@ -152,12 +156,18 @@ def cluster_command(
         str | None,
         typer.Option("--change", help="Change heuristics to add: fresh, optimal (off by default)"),
     ] = None,
+    input_path: InputOption = None,
+    output: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     fmt: ReportFmt = None,
 ) -> None:
     """Cluster addresses by the multi-input (co-spend) heuristic, CoinJoins excluded.
 
     Replaces the previous clustering. Change heuristics (--change fresh,optimal) add links but
-    also wrong merges; they are off by default (see docs/crypto.md).
+    also wrong merges; they are off by default (see docs/crypto.md). With --input TXIO.parquet
+    --output DIR it clusters a flat input/output table instead of the workspace, on DuckDB or
+    Spark (--engine), writing each stage under DIR and resuming finished ones.
     """
     from ctip.crypto.cluster import ClusterParams, cluster_addresses
 
@@ -165,15 +175,45 @@ def cluster_command(
     params = ClusterParams(
         exclude_coinjoins=not keep_coinjoins, many_owners=many_owners, change=heuristics
     )
+    report_format = resolve(fmt, listing=False)
+    if input_path is not None or output is not None or engine is not None:
+        _cluster_job(ctx, params, input_path, output, engine, spark_master, report_format)
+        return
     with open_workspace(ctx) as workspace:
         run = cluster_addresses(workspace.engine, params)
-    output = resolve(fmt, listing=False)
     note(
         f"{run.addresses:,} addresses in {run.clusters:,} clusters ({run.multi_address_clusters:,} with"
         f" several addresses, largest {run.largest:,}); CoinJoins excluded: {sum(run.coinjoins.values()):,}"
         f" ({run.seconds:.1f}s)"
     )
-    emit_object(run.as_dict(), "json" if output != "table" else "table", title="Clustering")
+    emit_object(run.as_dict(), "json" if report_format != "table" else "table", title="Clustering")
+
+
+def _cluster_job(
+    ctx: typer.Context,
+    params: ClusterParams,
+    input_path: Path | None,
+    output: Path | None,
+    engine: str | None,
+    spark_master: str | None,
+    report_format: str,
+) -> None:
+    """``ctip crypto cluster --input ... --output ...``: the Parquet job (cluster_job.py)."""
+    from ctip.cli.batch import job_engine, require_paths
+    from ctip.cli.context import state
+    from ctip.crypto.cluster_job import cluster_job
+
+    source, target = require_paths(input_path, output)
+    with job_engine(state(ctx).settings, engine, spark_master) as chosen:
+        run = cluster_job(chosen, source, target, params)
+    resumed = sum(1 for s in run["stages"] if s["resumed"])
+    note(
+        f"{run['addresses']:,} addresses in {run['clusters']:,} clusters"
+        f" ({run['multi_address_clusters']:,} with several addresses, largest {run['largest']:,});"
+        f" CoinJoins excluded: {sum(run['coinjoins'].values()):,}; {len(run['stages'])} stages on"
+        f" {run['engine']} ({resumed} reused) in {target}"
+    )
+    emit_object(run, "json" if report_format != "table" else "table", title="Clustering job")
 
 
 @app.command("clusters")
@@ -478,7 +518,10 @@ def generate_command(
     chain: Annotated[str, typer.Option("--chain", help="btc (UTXO) or eth (account)")] = "btc",
     seed: Annotated[int, typer.Option("--seed", help="Random seed")] = 1,
     layout: Annotated[
-        str, typer.Option("--layout", help="core-json or flat-csv (btc)")
+        str,
+        typer.Option(
+            "--layout", help="core-json, flat-csv or parquet (btc; parquet: for Parquet jobs)"
+        ),
     ] = "core-json",
 ) -> None:
     """Write a synthetic chain with known owners: transactions, a TagPack of services, seed

@@ -25,9 +25,11 @@ optimal-change rule (of two outputs, exactly one is smaller than every input: a 
 not have added an unneeded input). Both only apply to non-CoinJoin transactions with two
 outputs.
 
-Connected components of the resulting address graph are computed with SciPy's sparse-graph
-routine (linear time, C), which is what lets tens of millions of transactions cluster in
-seconds. A cluster's id is its smallest address id, stable when clusters only grow.
+The CoinJoin rules and the co-spend links are SQL in ``ctip.crypto.cospend``, shared with the
+Parquet job (``ctip.crypto.cluster_job``) that clusters whole chains on Spark. Here, connected
+components of the resulting address graph are computed with SciPy's sparse-graph routine
+(linear time, C), which is what lets tens of millions of transactions cluster in seconds. A
+cluster's id is its smallest address id, stable when clusters only grow.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ctip.crypto.cospend import COINJOIN_RULES, edges_sql, features_sql
 from ctip.crypto.store import CryptoStore
 from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import BadInputError
@@ -77,53 +80,23 @@ class ClusterRun:
         return asdict(self)
 
 
-MULTI_INPUT = """
-CREATE TEMP TABLE _multi AS
-SELECT tx_id, count(*) AS n_in, count(DISTINCT address_id) AS d_in, min(address_id) AS first
-FROM crypto_inputs WHERE address_id IS NOT NULL
-GROUP BY tx_id HAVING count(DISTINCT address_id) >= 2
-"""
-
-OUTPUT_SHAPE = """
-WITH groups AS (
-    SELECT o.tx_id, o.value, count(*) AS c FROM crypto_outputs o SEMI JOIN _multi m USING (tx_id)
-    GROUP BY ALL
-)
-SELECT tx_id, sum(c)::BIGINT AS n_out,
-       coalesce(max(c) FILTER (WHERE value > $1), 0)::BIGINT AS k,
-       coalesce(sum(c) FILTER (WHERE c >= 2 AND value > $1), 0)::BIGINT AS eq
-FROM groups GROUP BY tx_id
-"""
+# The workspace's tables in the shape the shared co-spend SQL reads (``ctip.crypto.cospend``).
+WORKSPACE_INPUTS = "SELECT tx_id AS tx, address_id AS address FROM crypto_inputs"
+WORKSPACE_OUTPUTS = "SELECT tx_id AS tx, value FROM crypto_outputs"
 
 
-def detect_coinjoins(engine: DuckDBEngine, params: ClusterParams) -> dict[str, np.ndarray]:
-    """Transaction ids flagged by each rule (on multi-input transactions in ``_multi``)."""
-    multi = engine.to_arrow("SELECT tx_id, n_in, d_in FROM _multi ORDER BY tx_id")
-    shape = engine.to_arrow(OUTPUT_SHAPE + " ORDER BY tx_id", [params.dust])
-    tx = multi["tx_id"].to_numpy()
-    d_in = multi["d_in"].to_numpy()
-    position = np.searchsorted(shape["tx_id"].to_numpy(), tx)
-    position = np.clip(position, 0, max(shape.num_rows - 1, 0))
-    n_out = np.zeros_like(tx)
-    k = np.zeros_like(tx)
-    eq = np.zeros_like(tx)
-    if shape.num_rows:
-        found = shape["tx_id"].to_numpy()[position] == tx
-        n_out[found] = shape["n_out"].to_numpy()[position][found]
-        k[found] = shape["k"].to_numpy()[position][found]
-        eq[found] = shape["eq"].to_numpy()[position][found]
-    equal = (k >= 2) & (d_in >= k) & (2 * eq >= n_out - 1)
-    many = (d_in >= params.many_owners) & (n_out >= params.many_owners) & ~equal
-    return {"equal-outputs": tx[equal], "many-owners": tx[many]}
+def detect_coinjoins(engine: DuckDBEngine) -> dict[str, np.ndarray]:
+    """Transaction ids flagged by each rule (on the multi-input transactions in ``_multi``)."""
+    flagged = engine.to_arrow("SELECT tx, coinjoin FROM _multi WHERE coinjoin IS NOT NULL")
+    tx = flagged["tx"].to_numpy()
+    rule = np.asarray(flagged["coinjoin"].to_pylist(), dtype=object)
+    return {name: np.sort(tx[rule == name]) for name in COINJOIN_RULES}
 
 
-def _co_spend_edges(engine: DuckDBEngine, excluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    engine.register("_excluded", pa.table({"tx_id": pa.array(excluded, pa.int64())}))
+def _co_spend_edges(engine: DuckDBEngine, params: ClusterParams) -> tuple[np.ndarray, np.ndarray]:
     edges = engine.to_arrow(
-        "SELECT i.address_id AS a, m.first AS b FROM crypto_inputs i JOIN _multi m USING (tx_id)"
-        " ANTI JOIN _excluded x USING (tx_id) WHERE i.address_id <> m.first"
+        edges_sql(WORKSPACE_INPUTS, "_multi", exclude_coinjoins=params.exclude_coinjoins)
     )
-    engine.unregister("_excluded")
     return edges["a"].to_numpy(), edges["b"].to_numpy()
 
 
@@ -197,10 +170,15 @@ def cluster_addresses(engine: DuckDBEngine, params: ClusterParams | None = None)
     run_id = "cl-" + uuid.uuid4().hex[:12]
     nodes = int(engine.scalar("SELECT coalesce(max(address_id), 0) + 1 FROM crypto_addresses"))
     engine.sql("DROP TABLE IF EXISTS _multi")
-    engine.sql(MULTI_INPUT)
-    flagged = detect_coinjoins(engine, params) if params.exclude_coinjoins else {}
+    engine.sql(
+        "CREATE TEMP TABLE _multi AS "
+        + features_sql(
+            WORKSPACE_INPUTS, WORKSPACE_OUTPUTS, dust=params.dust, many_owners=params.many_owners
+        )
+    )
+    flagged = detect_coinjoins(engine) if params.exclude_coinjoins else {}
     excluded = np.unique(np.concatenate([np.empty(0, np.int64), *flagged.values()]))
-    a, b = _co_spend_edges(engine, excluded)
+    a, b = _co_spend_edges(engine, params)
     change_links = 0
     if params.change:
         ca, cb = _change_edges(engine, excluded, params.change)

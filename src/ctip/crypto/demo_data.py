@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import yaml
 
 from ctip.crypto.generate import CATEGORIES, generate_chain
@@ -21,6 +22,7 @@ from ctip.crypto.generate_io import (
     write_ground_truth,
     write_tagpack,
 )
+from ctip.crypto.generate_parquet import truth_table, write_txio_parquet
 from ctip.errors import BadInputError
 
 SEED_SHARE = 0.3
@@ -59,8 +61,10 @@ def write_generated(
         files = {"transactions": write_core_json(generated, out / "blocks.jsonl")}
     elif layout == "flat-csv":
         files = {"transactions": write_flat_csv(generated, out / "inputs-outputs.csv")}
+    elif layout == "parquet":
+        files = {"transactions": write_txio_parquet(generated, out / "txio.parquet")}
     else:
-        raise BadInputError(f"unknown layout '{layout}'", hint="use core-json or flat-csv")
+        raise BadInputError(f"unknown layout '{layout}'", hint="use core-json, flat-csv or parquet")
     strings = generated.addresses()
     used = np.unique(generated.out_addr)
     bad = np.intersect1d(generated.bad_addresses(), used)
@@ -71,7 +75,11 @@ def write_generated(
         "wallets published in ads (synthetic)",
     )
     files["seeds"] = _write_lines(out / "seeds.txt", [str(strings[a]) for a in rng.choice(bad, max(1, int(len(bad) * SEED_SHARE)), replace=False)], "known-bad seed addresses (synthetic)")  # fmt: skip
-    files["truth"] = write_ground_truth(generated, out / "truth.csv")
+    if layout == "parquet":  # millions of addresses: written vectorised
+        files["truth"] = out / "truth.parquet"
+        pq.write_table(truth_table(generated), files["truth"])
+    else:
+        files["truth"] = write_ground_truth(generated, out / "truth.csv")
     return files
 
 

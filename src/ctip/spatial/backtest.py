@@ -80,8 +80,29 @@ def score(
     return hit_rate, hit_rate / share if total else math.nan
 
 
+def score_window(
+    expected: FloatArray, truth: FloatArray, area: FloatArray, plan: BacktestPlan, number: int
+) -> list[tuple[float, float]]:
+    """(hit rate, PAI) at each coverage for window ``number`` (from 1); ties are broken by a
+    generator seeded with the plan's seed and the window, the same for every model."""
+    rng = np.random.default_rng([plan.seed, number])
+    return [score(expected, truth, area, c, rng) for c in plan.coverages]
+
+
 def plan_origins(events: Events, plan: BacktestPlan) -> list[float]:
     """Origins of the windows, refusing plans the data cannot support."""
+    if len(events) == 0:
+        raise BadInputError("no incidents in this selection", hint="check --category")
+    first, last_day = float(np.floor(events.t.min())), float(np.floor(events.t.max())) + 1.0
+    origins = candidate_origins(first, last_day, plan)
+    train = [len(events.between(o - plan.train_days, o)) for o in origins]
+    test = [len(events.between(o, o + plan.horizon)) for o in origins]
+    check_window_counts(origins, train, test, plan)
+    return origins
+
+
+def candidate_origins(first: float, last_day: float, plan: BacktestPlan) -> list[float]:
+    """Origins that fit between the first incident's day and the day after the last one."""
     if plan.windows < MIN_WINDOWS:
         raise BadInputError(
             f"--windows {plan.windows}: a backtest needs at least {MIN_WINDOWS} windows"
@@ -90,9 +111,6 @@ def plan_origins(events: Events, plan: BacktestPlan) -> list[float]:
         raise BadInputError("--horizon, --step and --train-days must be positive")
     if not plan.coverages or any(not 0 < c < 1 for c in plan.coverages):
         raise BadInputError("--coverage values must lie between 0 and 1, e.g. 0.01,0.05")
-    if len(events) == 0:
-        raise BadInputError("no incidents in this selection", hint="check --category")
-    first, last_day = float(np.floor(events.t.min())), float(np.floor(events.t.max())) + 1.0
     if plan.start is not None:
         origins = [plan.start + k * plan.step for k in range(plan.windows)]
     else:
@@ -111,21 +129,27 @@ def plan_origins(events: Events, plan: BacktestPlan) -> list[float]:
             f" days, but the incidents start on {day_to_date(first)}",
             hint="use fewer --windows, a later --start or fewer --train-days",
         )
-    thin = [o for o in origins if len(events.between(o - plan.train_days, o)) < MIN_TRAIN_EVENTS]
+    return origins
+
+
+def check_window_counts(
+    origins: Sequence[float], train: Sequence[int], test: Sequence[int], plan: BacktestPlan
+) -> None:
+    """Refuse windows with too few incidents to learn from, or too few to score."""
+    thin = [o for o, n in zip(origins, train, strict=True) if n < MIN_TRAIN_EVENTS]
     if thin:
         raise BadInputError(
             f"the window starting {day_to_date(thin[0])} has fewer than {MIN_TRAIN_EVENTS}"
             f" incidents in its {plan.train_days:g} training days: too few to say anything",
             hint="use more --train-days, a broader --category or larger cells",
         )
-    tested = sum(len(events.between(o, o + plan.horizon)) for o in origins)
+    tested = sum(test)
     if tested < MIN_TEST_EVENTS:
         raise BadInputError(
             f"only {tested} incidents fall in the {plan.windows} test windows; at least"
             f" {MIN_TEST_EVENTS} are needed to say anything",
             hint="use more --windows, a longer --horizon or a broader --category",
         )
-    return origins
 
 
 def run_backtest(
@@ -158,14 +182,21 @@ def run_backtest(
             began = time.perf_counter()
             forecast = build(name).fit(history).predict(window)
             fit_seconds[name] += time.perf_counter() - began
-            rng = np.random.default_rng([plan.seed, number])
-            results[name].append(
-                [score(forecast.expected, truth, grid.area, c, rng) for c in plan.coverages]
-            )
+            results[name].append(score_window(forecast.expected, truth, grid.area, plan, number))
+    rows, per_window = summarise(results, plan)
+    return BacktestResult(plan, origins, rows, per_window, test_events, fit_seconds)
+
+
+def summarise(
+    results: dict[str, list[list[tuple[float, float]]]], plan: BacktestPlan
+) -> tuple[list[dict[str, Any]], dict[str, list[list[float]]]]:
+    """Rows (model x coverage: mean hit rate and PAI over the windows that had incidents, with
+    the interval) and each model's PAI per window, from (hit rate, PAI) per window and
+    coverage."""
     rows: list[dict[str, Any]] = []
     per_window: dict[str, list[list[float]]] = {}
-    for name in models:
-        scores = np.asarray(results[name], dtype=float)  # windows x coverages x (hit, pai)
+    for name, found in results.items():
+        scores = np.asarray(found, dtype=float)  # windows x coverages x (hit, pai)
         per_window[name] = scores[:, :, 1].tolist()
         for j, coverage in enumerate(plan.coverages):
             hits, pais = scores[:, j, 0], scores[:, j, 1]
@@ -182,7 +213,7 @@ def run_backtest(
                     "pai_high": round(high, 3),
                 }
             )
-    return BacktestResult(plan, origins, rows, per_window, test_events, fit_seconds)
+    return rows, per_window
 
 
 def _mean_interval(values: FloatArray) -> tuple[float, float]:

@@ -10,14 +10,22 @@ from typing import Annotated, Any
 
 import typer
 
-from ctip.cli.context import open_workspace
+from ctip.cli.batch import (
+    EngineOption,
+    InputOption,
+    OutputOption,
+    SparkMasterOption,
+    job_engine,
+    require_paths,
+)
+from ctip.cli.context import open_workspace, state
 from ctip.cli.output import ReportFormat, emit_object, emit_rows, note, resolve, to_json
 from ctip.errors import BadInputError
 from ctip.progress import ConsoleProgress, Progress, SilentProgress
 from ctip.spatial.backtest import BacktestPlan
 from ctip.spatial.forecast import MODEL_NAMES
 from ctip.spatial.gistar import PERMUTATIONS
-from ctip.spatial.hotspots import hotspot_geojson, run_hotspots
+from ctip.spatial.hotspots import cells_geojson, interesting, run_hotspots
 from ctip.spatial.incidents import IncidentColumns, import_incidents
 from ctip.spatial.service import (
     backtest_run,
@@ -145,40 +153,78 @@ def hotspots(
         bool, typer.Option("--all", help="Every cell, not only significant or emerging ones")
     ] = False,
     seed: Seed = 0,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     fmt: Annotated[
         GeoFormat | None, typer.Option("--format", help="table, json, jsonl, csv, geojson")
     ] = None,
 ) -> None:
     """Find hot and cold spots (Gi* with permutations and FDR), a KDE surface and emerging
-    hotspots (Mann-Kendall trend over periods), one row per cell."""
+    hotspots (Mann-Kendall trend over periods), one row per cell.
+
+    With --input INCIDENTS.parquet --output DIR the incidents are read from Parquet and
+    gridded and counted on DuckDB or Spark (--engine) as resumable stages under DIR.
+    """
     output = fmt.value if fmt is not None else resolve(None)
-    with open_workspace(ctx) as workspace:
-        study = _study(workspace, category, since, until, cell_size, h3_res, crs, boundary)
-    result = run_hotspots(
-        study,
-        permutations=permutations,
-        seed=seed,
-        bandwidth=bandwidth,
-        periods=periods,
-        period_days=period_days,
-        since=day_number(since) if since else None,
-    )
-    rows = result.rows if all_cells else result.interesting()
-    classes = ", ".join(f"{k} {v:,}" for k, v in result.classes.items())
-    emerging = ", ".join(f"{k} {v:,}" for k, v in result.emerging.items()) or "none"
+    if input_path is not None or output_dir is not None or engine is not None:
+        if h3_res is not None:
+            raise BadInputError("--h3-res is not available with --input", hint="use --cell-size")
+        from ctip.spatial.gridding import Selection
+        from ctip.spatial.jobs import hotspots_job
+
+        source, target = require_paths(input_path, output_dir)
+        with job_engine(state(ctx).settings, engine, spark_master) as chosen:
+            found = hotspots_job(
+                chosen, source, target,
+                selection=Selection(category, since.date() if since else None, until.date() if until else None),
+                cell_size=cell_size, crs=crs, boundary=boundary, permutations=permutations, seed=seed,
+                bandwidth=bandwidth, periods=periods, period_days=period_days,
+            )  # fmt: skip
+        grid, incidents, label = (
+            found.grid,
+            found.incidents,
+            f", {_job_text(found.job)}",
+        )
+        rows, classes, emerging, width = found.rows, found.classes, found.emerging, found.bandwidth
+        periods, period_days, first = found.periods, found.period_days, found.first_period
+    else:
+        with open_workspace(ctx) as workspace:
+            study = _study(workspace, category, since, until, cell_size, h3_res, crs, boundary)
+        result = run_hotspots(
+            study,
+            permutations=permutations,
+            seed=seed,
+            bandwidth=bandwidth,
+            periods=periods,
+            period_days=period_days,
+            since=day_number(since) if since else None,
+        )
+        grid, incidents, label = study.grid, len(study.events), ""
+        rows, classes, emerging, width = (
+            result.rows,
+            result.classes,
+            result.emerging,
+            result.bandwidth,
+        )
+        period_days, first = result.period_days, result.first_period
+    shown = rows if all_cells else interesting(rows)
+    class_text = ", ".join(f"{k} {v:,}" for k, v in classes.items())
+    emerging_text = ", ".join(f"{k} {v:,}" for k, v in emerging.items()) or "none"
     note(
-        f"{len(study.events):,} incidents on {study.grid.size:,} cells ({study.grid.label},"
-        f" {study.projection.name}); Gi* {permutations} permutations, BH-FDR classes: {classes}."
-        f" KDE bandwidth {result.bandwidth:,.0f} m. Emerging over {result.periods} periods of"
-        f" {result.period_days:.0f} days from {result.first_period}: {emerging}."
+        f"{incidents:,} incidents on {grid.size:,} cells ({grid.label}, {grid.projection.name}{label});"
+        f" Gi* {permutations} permutations, BH-FDR classes: {class_text}."
+        f" KDE bandwidth {width:,.0f} m. Emerging over {periods} periods of"
+        f" {period_days:.0f} days from {first}: {emerging_text}."
     )
     if output == "geojson":
-        sys.stdout.write(to_json(hotspot_geojson(result, rows)) + "\n")
+        sys.stdout.write(to_json(cells_geojson(grid, shown)) + "\n")
         return
     if output == "table":
-        rows = rows[:40]
+        shown = shown[:40]
         note("showing up to 40 cells; use --format csv/json/geojson for all")
-    emit_rows(rows, output, title="Hotspots", empty="no significant or emerging cells")
+    emit_rows(shown, output, title="Hotspots", empty="no significant or emerging cells")
 
 
 @forecast_app.command("predict")
@@ -236,8 +282,13 @@ def predict(
 def backtest(
     ctx: typer.Context,
     models: Annotated[
-        str, typer.Option("--models", help="Comma-separated: " + ", ".join(MODEL_NAMES))
-    ] = "naive,kde,sepp,gbm",
+        str | None,
+        typer.Option(
+            "--models",
+            help="Comma-separated: " + ", ".join(MODEL_NAMES) + " (default: naive,kde,sepp,gbm;"
+            " naive with --input)",
+        ),
+    ] = None,
     train_days: Annotated[float, typer.Option("--train-days", help="Training days")] = 365.0,
     horizon: Annotated[str, typer.Option("--horizon", help="Window length in days")] = "7",
     step: Annotated[str, typer.Option("--step", help="Days between origins")] = "7",
@@ -257,13 +308,25 @@ def backtest(
     boundary: Boundary = None,
     crs: Crs = None,
     seed: Seed = 0,
+    input_path: InputOption = None,
+    output_dir: OutputOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     fmt: Annotated[
         ListFormat | None, typer.Option("--format", help="table, json, jsonl or csv")
     ] = None,
 ) -> None:
     """Rolling-origin backtest: hit rate and PAI of each model at each coverage, averaged
-    over the windows, with a 95% interval of the mean PAI."""
+    over the windows, with a 95% interval of the mean PAI.
+
+    With --input INCIDENTS.parquet --output DIR the incidents are counted per window and cell
+    on DuckDB or Spark (--engine) as resumable stages under DIR; the naive model, which needs
+    only those counts, is scored from them.
+    """
     output = fmt.value if fmt is not None else resolve(None)
+    job = input_path is not None or output_dir is not None or engine is not None
+    if models is None:
+        models = "naive" if job else "naive,kde,sepp,gbm"
     chosen = [m.strip() for m in models.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in MODEL_NAMES]
     if unknown or not chosen:
@@ -284,16 +347,40 @@ def backtest(
         start=day_number(start) if start else None,
         seed=seed,
     )
-    with open_workspace(ctx) as workspace, _Progress(output) as progress:
-        study = _study(workspace, category, None, None, cell_size, h3_res, crs, boundary)
-        result = backtest_run(workspace, study, chosen, plan, progress=progress)
+    if job:
+        if h3_res is not None:
+            raise BadInputError("--h3-res is not available with --input", hint="use --cell-size")
+        from ctip.spatial.jobs import backtest_job
+
+        source, target = require_paths(input_path, output_dir)
+        with job_engine(state(ctx).settings, engine, spark_master) as batch:
+            found = backtest_job(
+                batch, source, target, chosen, plan, category=category, cell_size=cell_size,
+                crs=crs, boundary=boundary,
+            )  # fmt: skip
+        origins, tested, rows = found.origins, found.test_events, found.rows
+        where = f"{found.category or 'all categories'}, {found.grid.label}, {_job_text(found.job)}"
+    else:
+        with open_workspace(ctx) as workspace, _Progress(output) as progress:
+            study = _study(workspace, category, None, None, cell_size, h3_res, crs, boundary)
+            result = backtest_run(workspace, study, chosen, plan, progress=progress)
+        origins, tested, rows = result.origins, result.test_events, result.rows
+        where = f"{study.category or 'all categories'}, {study.grid.label}"
     note(
-        f"{len(result.origins)} windows from {day_to_date(result.origins[0])} to"
-        f" {day_to_date(result.origins[-1] + plan.horizon - 1)}, {sum(result.test_events):,}"
-        f" test incidents ({study.category or 'all categories'}, {study.grid.label}). PAI ="
+        f"{len(origins)} windows from {day_to_date(origins[0])} to"
+        f" {day_to_date(origins[-1] + plan.horizon - 1)}, {sum(tested):,}"
+        f" test incidents ({where}). PAI ="
         " hit rate / flagged area share; pai_low/pai_high: 95% interval of the mean."
     )
-    emit_rows(result.rows, output, title="Backtest")
+    emit_rows(rows, output, title="Backtest")
+
+
+def _job_text(summary: dict[str, Any]) -> str:
+    stages = summary["stages"]
+    reused = sum(1 for s in stages if s["resumed"])
+    return (
+        f"{summary['engine']} job in {summary['output']}, {reused} of {len(stages)} stages reused"
+    )
 
 
 def _study(

@@ -66,6 +66,34 @@ def mann_kendall(series: FloatArray) -> tuple[FloatArray, FloatArray]:
     return z, p
 
 
+def period_bounds(end: float, periods: int, period_days: float) -> list[tuple[float, float]]:
+    """[low, high) of each period, oldest first, the last ending at ``end``.
+
+    A Parquet job hands these same numbers to SQL, so an event on a boundary falls in the
+    same period on every engine and in the workspace.
+    """
+    start = end - periods * period_days
+    bounds = []
+    for k in range(periods):
+        low = start + k * period_days
+        bounds.append((low, low + period_days))
+    return bounds
+
+
+def period_counts(
+    t: FloatArray,
+    cell: np.ndarray[tuple[int], np.dtype[np.int64]],
+    cells: int,
+    bounds: list[tuple[float, float]],
+) -> FloatArray:
+    """Events per cell (rows) and period (columns)."""
+    counts = np.zeros((cells, len(bounds)))
+    for k, (low, high) in enumerate(bounds):
+        chosen = (t >= low) & (t < high)
+        counts[:, k] = np.bincount(cell[chosen], minlength=cells)
+    return counts
+
+
 def emerging_hotspots(
     t: FloatArray,
     cell: np.ndarray[tuple[int], np.dtype[np.int64]],
@@ -77,14 +105,17 @@ def emerging_hotspots(
     period_days: float = 91.0,
 ) -> Emerging:
     """Classify every cell from events at times ``t`` (days) in cells ``cell``."""
-    start = end - periods * period_days
+    bounds = period_bounds(end, periods, period_days)
+    return classify_periods(period_counts(t, cell, cells, bounds), neighbours)
+
+
+def classify_periods(counts: FloatArray, neighbours: sp.csr_matrix) -> Emerging:
+    """Classify every cell from its events per period (cells x periods, oldest first)."""
+    cells, periods = counts.shape
     zs = np.zeros((cells, periods))
     for k in range(periods):
-        low = start + k * period_days
-        chosen = (t >= low) & (t < low + period_days)
-        counts = np.bincount(cell[chosen], minlength=cells).astype(float)
-        if counts.sum() > 0:
-            zs[:, k] = gi_star(counts, neighbours, permutations=0).z
+        if counts[:, k].sum() > 0:
+            zs[:, k] = gi_star(counts[:, k], neighbours, permutations=0).z
     hot = (zs > 0) & (2.0 * stats.norm.sf(np.abs(zs)) < HOT_P)
     trend_z, trend_p = mann_kendall(zs)
     share = hot.mean(axis=1)

@@ -59,6 +59,13 @@ class Grid:
             return f"{self.resolution:g} m squares"
         return f"H3 resolution {int(self.resolution)}"
 
+    @property
+    def square_layout(self) -> tuple[float, float, int, int, IntArray] | None:
+        """(x0, y0, nx, ny, lookup) of a square grid, None for H3: cell (ix, iy) is
+        ``lookup[ix * ny + iy]`` (-1 when clipped away), ix = floor((x - x0) / size). Parquet
+        jobs do the same arithmetic in SQL."""
+        return self._square
+
     def locate(self, x: FloatArray, y: FloatArray) -> IntArray:
         """The cell index of each projected point; -1 outside every cell."""
         if self._square is not None:

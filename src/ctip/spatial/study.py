@@ -76,6 +76,16 @@ def day_to_date(day: float) -> date:
     return date.fromordinal(EPOCH.toordinal() + int(np.floor(day)))
 
 
+def match_category(known: list[str | None], category: str) -> str:
+    """The stored spelling of ``category`` (matched ignoring case), or a one-line error
+    listing the categories there are."""
+    matches = [c for c in known if c is not None and c.lower() == category.lower()]
+    if not matches:
+        shown = ", ".join(sorted(str(k) for k in known if k is not None)[:20]) or "none"
+        raise BadInputError(f"no incidents of category '{category}'", hint=f"known: {shown}")
+    return matches[0]
+
+
 def open_study(
     workspace: Workspace,
     *,
@@ -104,14 +114,10 @@ def open_study(
     conditions: list[str] = ["true"]
     params: list[Any] = []
     if category is not None:
-        known = [str(r[0]) for r in engine.rows("SELECT DISTINCT category FROM incidents")]
-        matches = [c for c in known if c is not None and c.lower() == category.lower()]
-        if not matches:
-            shown = ", ".join(sorted(str(k) for k in known if k is not None)[:20]) or "none"
-            raise BadInputError(f"no incidents of category '{category}'", hint=f"known: {shown}")
+        known = [r[0] for r in engine.rows("SELECT DISTINCT category FROM incidents")]
+        category = match_category(known, category)
         conditions.append("category = ?")
-        params.append(matches[0])
-        category = matches[0]
+        params.append(category)
     if since is not None:
         conditions.append("occurred_at >= ?")
         params.append(datetime(since.year, since.month, since.day))

@@ -42,8 +42,13 @@ class NaiveForecaster(ParamsMixin):
         if self.lookback_days is not None:
             start = max(start, history.end - self.lookback_days)
         chosen = history.events.between(start, history.end)
-        self.counts_ = history.grid.counts(chosen.cell)
-        self.exposure_days_ = history.end - start
+        return self.fit_counts(history.grid.counts(chosen.cell), history.end - start)
+
+    def fit_counts(self, counts: FloatArray, exposure_days: float) -> Self:
+        """Fit from counts per cell over ``exposure_days`` already counted elsewhere (a
+        Parquet job counts them in SQL): the same model as ``fit`` on those events."""
+        self.counts_ = np.asarray(counts, dtype=float)
+        self.exposure_days_ = exposure_days
         return self
 
     def predict(self, window: Window) -> Forecast:
