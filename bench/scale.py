@@ -86,6 +86,18 @@ def _job_command(*words: str) -> Callable[[Path, Path, str], list[str]]:
     return command
 
 
+def _generate_txio(rows: int, path: Path) -> None:
+    from ctip.crypto.generate_parquet import generate_txio
+
+    generate_txio(path, rows)
+
+
+def _generate_incidents(rows: int, path: Path) -> None:
+    from ctip.spatial.synth import write_incidents_parquet
+
+    write_incidents_parquet(path, rows)
+
+
 MILLION = 1_000_000
 JOBS: dict[str, Job] = {
     # extract -> screen is one Arrow batch function each; networks runs extract, MinHash/LSH
@@ -96,6 +108,31 @@ JOBS: dict[str, Job] = {
         _generate_ads,
         _job_command("ads", "networks", "--format", "json"),
         sizes=(100_000, MILLION),
+    ),
+    # co-spend edges with CoinJoin exclusion, then large-star/small-star rounds in SQL
+    "crypto-cluster": Job(
+        "crypto-cluster",
+        "input/output rows",
+        _generate_txio,
+        _job_command("crypto", "cluster", "--format", "json"),
+        sizes=(MILLION, 10 * MILLION),
+    ),
+    # projection and boundary test in Arrow batches, cell and period counts in SQL; Gi* with
+    # 999 permutations, KDE and emerging trends on the driver from the counts
+    "hotspots": Job(
+        "hotspots",
+        "incidents",
+        _generate_incidents,
+        _job_command("hotspots", "--format", "json"),
+        sizes=(MILLION, 10 * MILLION),
+    ),
+    # counts per cell and rolling window in SQL, naive model scored per window
+    "backtest": Job(
+        "backtest",
+        "incidents",
+        _generate_incidents,
+        _job_command("forecast", "backtest", "--format", "json"),
+        sizes=(MILLION, 10 * MILLION),
     ),
     "link-dedupe": Job(
         "link-dedupe",
