@@ -33,7 +33,7 @@ from ctip.cli.batch import (
     require_paths,
 )
 from ctip.cli.context import open_workspace, state
-from ctip.cli.imports import summarise
+from ctip.cli.imports import emit_import_report, summarise
 from ctip.cli.output import OutputFormat, ReportFormat, emit_object, emit_rows, note, resolve
 from ctip.engine.base import Engine
 from ctip.ingest.readers import read_table
@@ -83,18 +83,7 @@ def import_command(
     output = resolve(fmt, listing=False)
     with open_workspace(ctx, create=True) as workspace:
         report = import_ads(workspace, file, source=source)
-    for warning in report.warnings:
-        note(f"[yellow]note:[/yellow] {warning}")
-    if report.quarantined:
-        note(
-            f"{report.quarantined:,} rows went to quarantine; see them with"
-            f" 'ctip quarantine list --import {report.import_id}'"
-        )
-    if output == "table":
-        emit_object(report.as_dict(), output, title=summarise(report))
-    else:
-        note(summarise(report))
-        emit_object(report.as_dict(), "json")
+    emit_import_report(report, output, summarise(report))
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from ctip.ads.importer import AD_COLUMNS
 from ctip.ads.obfuscate import render_email, render_handle, render_phone
 from ctip.ads.wallets import base58check_encode, bech32_encode, eip55, monero_address
 
@@ -238,19 +239,7 @@ def generate_ads(count: int, seed: int = 0, *, ads_per_operator: int = 25) -> Ge
 
 # The columns of a generated Parquet file: typed as the workspace stores them, which is what
 # ``ctip import ads`` and the Parquet jobs read.
-PARQUET_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("title", pa.string()),
-        ("body", pa.string()),
-        ("site", pa.string()),
-        ("location", pa.string()),
-        ("posted_at", pa.timestamp("us")),
-        ("url", pa.string()),
-        ("age", pa.int32()),
-        ("images", pa.list_(pa.string())),
-    ]
-)
+PARQUET_SCHEMA = pa.schema(AD_COLUMNS)
 
 
 def parquet_batch(ads: list[dict[str, Any]]) -> pa.RecordBatch:

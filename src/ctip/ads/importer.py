@@ -22,11 +22,25 @@ from typing import Any
 import pyarrow as pa
 
 from ctip.errors import BadInputError
-from ctip.ingest.importer import ERROR_TYPE, ImportReport, new_import_id
+from ctip.ingest.importer import ERROR_TYPE, ImportReport, default_source, new_import_id
 from ctip.ingest.readers import LIST_SEPARATOR, ROW_COLUMN, read_table
 from ctip.workspace import Workspace
 
 KIND = "ads"
+# An ad's fields typed as the ``ads`` table stores them. The import stages rows with these
+# types, and generated Parquet files (ctip.ads.generate) are written with them, so a generated
+# file reads back exactly as imported ads do.
+AD_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("id", pa.string()),
+    ("title", pa.string()),
+    ("body", pa.string()),
+    ("site", pa.string()),
+    ("location", pa.string()),
+    ("posted_at", pa.timestamp("us")),
+    ("url", pa.string()),
+    ("age", pa.int32()),
+    ("images", pa.list_(pa.string())),
+]
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "id": ("id", "ad_id", "adid", "post_id", "listing_id", "uid"),
     "title": ("title", "subject", "headline", "name"),
@@ -86,7 +100,7 @@ def import_ads(workspace: Workspace, path: Path, *, source: str | None = None) -
     """Import one file of ads; see the module docstring."""
     table = read_table(path)
     mapping = match_columns(path, table.columns)
-    name = source or _default_source(path)
+    name = source or default_source(path)
     report = ImportReport(
         import_id=new_import_id(),
         source=name,
@@ -221,21 +235,7 @@ def _insert_ads(
         return 0
     batch = pa.Table.from_pylist(
         good,
-        schema=pa.schema(
-            [
-                ("row_number", pa.int64()),
-                ("id", pa.string()),
-                ("title", pa.string()),
-                ("body", pa.string()),
-                ("site", pa.string()),
-                ("location", pa.string()),
-                ("posted_at", pa.timestamp("us")),
-                ("url", pa.string()),
-                ("age", pa.int32()),
-                ("images", pa.list_(pa.string())),
-                ("extra", pa.string()),
-            ]
-        ),
+        schema=pa.schema([("row_number", pa.int64()), *AD_COLUMNS, ("extra", pa.string())]),
     )
     engine = workspace.engine
     engine.register("_ctip_new_ads", batch)
@@ -314,10 +314,3 @@ def _record_import(
             report.blank, report.warnings,
         ],
     )  # fmt: skip
-
-
-def _default_source(path: Path) -> str:
-    name = path.name
-    for suffix in (".gz", ".bz2", ".xz"):
-        name = name.removesuffix(suffix)
-    return Path(name).stem

@@ -33,6 +33,27 @@ def summarise(report: ImportReport) -> str:
     return f"{report.file} ({report.input_format}): " + ", ".join(parts)
 
 
+def emit_import_report(report: ImportReport, output: str, line: str) -> None:
+    """Print an import's warnings, where its quarantined rows are, and the report itself.
+
+    Every ``ctip import`` command (cases, incidents, ads) ends the same way, so that a script
+    can rely on one contract: notes on stderr, and with --format json the last line on stdout
+    is the report as one JSON object; ``line`` is the one-line summary shown with it.
+    """
+    for warning in report.warnings:
+        note(f"[yellow]note:[/yellow] {warning}")
+    if report.quarantined:
+        note(
+            f"{report.quarantined:,} rows went to quarantine; see them with"
+            f" 'ctip quarantine list --import {report.import_id}'"
+        )
+    if output == "table":
+        emit_object(report.as_dict(), output, title=line)
+    else:
+        note(line)
+        emit_object(report.as_dict(), "json")
+
+
 @app.command("cases")
 def cases(
     ctx: typer.Context,
@@ -75,18 +96,7 @@ def cases(
                 report = import_cases(workspace, file, progress=progress, **options)
         else:
             report = import_cases(workspace, file, progress=SilentProgress(), **options)
-    for warning in report.warnings:
-        note(f"[yellow]note:[/yellow] {warning}")
-    if report.quarantined:
-        note(
-            f"{report.quarantined:,} rows went to quarantine; see them with"
-            f" 'ctip quarantine list --import {report.import_id}'"
-        )
-    if output == "table":
-        emit_object(report.as_dict(), output, title=summarise(report))
-    else:
-        note(summarise(report))
-        emit_object(report.as_dict(), "json")
+    emit_import_report(report, output, summarise(report))
 
 
 def _stderr_is_terminal() -> bool:

@@ -362,6 +362,22 @@ def verify(
     return result
 
 
+def add_time_window(
+    clauses: list[str], params: dict[str, Any], since: datetime | None, until: datetime | None
+) -> None:
+    """Narrow an ``audit_log`` query to entries at or after ``since`` and before ``until``.
+
+    The audit export and the web audit page filter by the same half-open window, so that an
+    entry at a day's boundary lands in the same window on both; either end may be left open.
+    """
+    if since is not None:
+        clauses.append("at >= :since")
+        params["since"] = since
+    if until is not None:
+        clauses.append("at < :until")
+        params["until"] = until
+
+
 def iter_entries(
     connection: Connection,
     *,
@@ -373,12 +389,7 @@ def iter_entries(
     """Audit entries in order, filtered by time window, agency and action prefix."""
     clauses = ["true"]
     params: dict[str, Any] = {}
-    if since is not None:
-        clauses.append("at >= :since")
-        params["since"] = since
-    if until is not None:
-        clauses.append("at < :until")
-        params["until"] = until
+    add_time_window(clauses, params, since, until)
     if agency_id is not None:
         clauses.append(":agency IN (agency_id, subject_agency_id)")
         params["agency"] = agency_id

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import BadInputError
 from ctip.ingest.mapping import (
     Mapping,
@@ -171,7 +172,7 @@ class CaseImporter:
         _drop_label_row(table, mapping)
         report = ImportReport(
             import_id=new_import_id(),
-            source=source or _default_source(path),
+            source=source or default_source(path),
             file=path.name,
             file_sha256=table.sha256,
             input_format=format_name,
@@ -183,7 +184,7 @@ class CaseImporter:
         report.warnings.extend(plan.warnings())
         started = datetime.now(UTC)
         with self.engine.transaction():
-            fresh, rejected, report.duplicates = self._without_stored_rows(table)
+            fresh, rejected, report.duplicates = without_stored_rows(self.engine, table, "cases")
             identity = Identity(lit(table.sha256), ROW_COLUMN, lit(report.source))
             self._load(plan, fresh, table.columns, identity, report)
             report.quarantined += self._quarantine_rejected(rejected, table.sha256, report)
@@ -395,49 +396,16 @@ class CaseImporter:
             ") GROUP BY ALL ORDER BY rows DESC, field LIMIT 10",
             [report.import_id, report.fixes_import_id is not None, report.fixes_import_id],
         )
-        self.engine.sql(
-            "INSERT INTO imports (import_id, kind, source, file_name, file_sha256, file_size,"
-            " input_format, mapping_name, mapping_sha256, mapping_json, started_at, finished_at,"
-            " status, read, loaded, quarantined, duplicates, blank, warnings, fixes_import_id)"
-            " VALUES (?, 'cases', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                report.import_id,
-                report.source,
-                report.file,
-                report.file_sha256,
-                table.size,
-                report.input_format,
-                mapping.name,
-                mapping_sha256(mapping),
-                mapping.model_dump_json(),
-                started,
-                datetime.now(UTC),
-                report.status,
-                report.read,
-                report.loaded,
-                report.quarantined,
-                report.duplicates,
-                report.blank,
-                report.warnings,
-                report.fixes_import_id,
-            ],
+        record_import(
+            self.engine,
+            report,
+            kind="cases",
+            file_size=table.size,
+            mapping_name=mapping.name,
+            mapping_json=mapping.model_dump_json(),
+            mapping_sha256=mapping_sha256(mapping),
+            started=started,
         )
-
-    def _without_stored_rows(self, table: SourceTable) -> tuple[pa.Table, list[RejectedRow], int]:
-        """Split off rows an earlier import of the same file already stored."""
-        seen = self.engine.to_arrow(
-            "SELECT row_number FROM cases WHERE file_sha256 = ?"
-            " UNION ALL SELECT row_number FROM quarantine WHERE file_sha256 = ? AND kind = 'cases'",
-            [table.sha256, table.sha256],
-        ).column("row_number")
-        if len(seen) == 0:
-            return table.table, table.rejected, 0
-        repeat = pc.is_in(table.table.column(ROW_COLUMN), value_set=seen.combine_chunks())
-        fresh = table.table.filter(pc.invert(repeat))
-        seen_rows = set(seen.to_pylist())
-        rejected = [r for r in table.rejected if r.row_number not in seen_rows]
-        duplicates = (table.table.num_rows - fresh.num_rows) + (len(table.rejected) - len(rejected))
-        return fresh, rejected, duplicates
 
     def _count(self, query: str, params: list[Any] | None = None) -> int:
         rows = self.engine.rows(query, params)
@@ -446,22 +414,8 @@ class CaseImporter:
     # --- corrected quarantine rows ---------------------------------------------------------
 
     def _run_fix(self, table: SourceTable, source: str | None) -> ImportReport:
-        ids = table.table.column(QUARANTINE_ID_COLUMN).to_pylist()
-        found = self.engine.records(
-            "SELECT q.quarantine_id, q.kind, q.import_id, q.source, q.file_sha256, q.row_number,"
-            " q.resolved_at IS NOT NULL AS resolved, i.mapping_json, i.input_format"
-            " FROM quarantine q JOIN imports i USING (import_id)"
-            " WHERE q.quarantine_id IN (SELECT unnest(?::VARCHAR[]))",
-            [ids],
-        )
+        found = quarantine_entries_to_fix(self.engine, table)
         by_id = {row["quarantine_id"]: row for row in found}
-        unknown = [i for i in ids if i not in by_id]
-        if unknown:
-            raise BadInputError(
-                f"{table.path}: {len(unknown)} rows name quarantine entries that do not exist"
-                f" (first: {unknown[0]})",
-                hint="export them again with 'ctip quarantine export'",
-            )
         other_kinds = sorted({row["kind"] for row in found} - {"cases"})
         if other_kinds:
             raise BadInputError(
@@ -487,12 +441,7 @@ class CaseImporter:
             read=table.read,
             fixes_import_id=first["import_id"],
         )
-        resolved = pc.is_in(
-            table.table.column(QUARANTINE_ID_COLUMN),
-            value_set=pa.array([r["quarantine_id"] for r in found if r["resolved"]], pa.string()),
-        )
-        report.duplicates = int(pc.sum(resolved).as_py() or 0)
-        fresh = table.table.filter(pc.invert(resolved))
+        fresh, report.duplicates = without_resolved_fixes(table, found)
         fresh_ids = fresh.column(QUARANTINE_ID_COLUMN).to_pylist()
         fresh = (
             fresh.append_column(
@@ -506,9 +455,7 @@ class CaseImporter:
                 "_ctip_source", pa.array([by_id[i]["source"] for i in fresh_ids], pa.string())
             )
         )
-        columns = [
-            c for c in table.columns if c not in (QUARANTINE_ID_COLUMN, QUARANTINE_ERRORS_COLUMN)
-        ]
+        columns = fix_file_data_columns(table)
         plan = plan_import(mapping, columns, table.list_columns)
         report.warnings.extend(plan.warnings())
         started = datetime.now(UTC)
@@ -576,11 +523,128 @@ def _errors_by_position(
     return grouped
 
 
-def _default_source(path: Path) -> str:
+def default_source(path: Path) -> str:
+    """The source name an import gets when none is given: the file name without compression
+    and format suffixes. Every importer (cases, incidents, ads) names sources the same way so
+    that a re-import of a file, compressed or not, lands under one source."""
     name = path.name
     for suffix in (".gz", ".bz2", ".xz"):
         name = name.removesuffix(suffix)
     return Path(name).stem
+
+
+def without_stored_rows(
+    engine: DuckDBEngine, table: SourceTable, kind: str
+) -> tuple[pa.Table, list[RejectedRow], int]:
+    """Split off the rows an earlier import of the same file already stored or quarantined.
+
+    Shared by the importers of every kind so that re-import is recognised the one way the
+    contract promises: by the file's sha256 and each row's position (never by contents), in
+    the kind's own table (named after the kind) and in the quarantine. Returns the fresh
+    rows, the reader's rejected rows not seen before, and how many rows were duplicates.
+    """
+    seen = engine.to_arrow(
+        f"SELECT row_number FROM {ident(kind)} WHERE file_sha256 = ?"
+        " UNION ALL SELECT row_number FROM quarantine WHERE file_sha256 = ? AND kind = ?",
+        [table.sha256, table.sha256, kind],
+    ).column("row_number")
+    if len(seen) == 0:
+        return table.table, table.rejected, 0
+    repeat = pc.is_in(table.table.column(ROW_COLUMN), value_set=seen.combine_chunks())
+    fresh = table.table.filter(pc.invert(repeat))
+    seen_rows = set(seen.to_pylist())
+    rejected = [r for r in table.rejected if r.row_number not in seen_rows]
+    duplicates = (table.table.num_rows - fresh.num_rows) + (len(table.rejected) - len(rejected))
+    return fresh, rejected, duplicates
+
+
+def quarantine_entries_to_fix(engine: DuckDBEngine, table: SourceTable) -> list[dict[str, Any]]:
+    """The quarantine entries a corrected export names, with their original import's mapping.
+
+    One lookup for every kind of fix file, so that each importer refuses unknown entries with
+    the same message; checking that the entries are of the importer's kind is left to it.
+    """
+    ids = table.table.column(QUARANTINE_ID_COLUMN).to_pylist()
+    found = engine.records(
+        "SELECT q.quarantine_id, q.kind, q.import_id, q.source, q.file_sha256, q.row_number,"
+        " q.resolved_at IS NOT NULL AS resolved, i.mapping_json, i.input_format"
+        " FROM quarantine q JOIN imports i USING (import_id)"
+        " WHERE q.quarantine_id IN (SELECT unnest(?::VARCHAR[]))",
+        [ids],
+    )
+    known = {row["quarantine_id"] for row in found}
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise BadInputError(
+            f"{table.path}: {len(unknown)} rows name quarantine entries that do not exist"
+            f" (first: {unknown[0]})",
+            hint="export them again with 'ctip quarantine export'",
+        )
+    return found
+
+
+def without_resolved_fixes(table: SourceTable, found: list[dict[str, Any]]) -> tuple[pa.Table, int]:
+    """The rows of a fix file whose quarantine entry is still open, and how many were not.
+
+    A fix file imported twice must not load a row twice: rows whose entry an earlier fix
+    already resolved count as duplicates, as a re-imported file's rows do.
+    """
+    done = pa.array([r["quarantine_id"] for r in found if r["resolved"]], pa.string())
+    resolved = pc.is_in(table.table.column(QUARANTINE_ID_COLUMN), value_set=done)
+    duplicates = int(pc.sum(resolved).as_py() or 0)
+    return table.table.filter(pc.invert(resolved)), duplicates
+
+
+def fix_file_data_columns(table: SourceTable) -> list[str]:
+    """A fix file's columns less the two ``ctip quarantine export`` adds: the original data."""
+    return [c for c in table.columns if c not in (QUARANTINE_ID_COLUMN, QUARANTINE_ERRORS_COLUMN)]
+
+
+def record_import(
+    engine: DuckDBEngine,
+    report: ImportReport,
+    *,
+    kind: str,
+    file_size: int,
+    mapping_name: str,
+    mapping_json: str,
+    mapping_sha256: str,
+    started: datetime,
+) -> None:
+    """Write the ``imports`` row of a finished import (its counts, mapping and timing).
+
+    One statement for the importers that share ``ImportReport``, so that cases and incidents
+    fill the provenance columns alike; the mapping is stored with its sha256 so a later fix
+    file is checked again with exactly the column choices of the original import.
+    """
+    engine.sql(
+        "INSERT INTO imports (import_id, kind, source, file_name, file_sha256, file_size,"
+        " input_format, mapping_name, mapping_sha256, mapping_json, started_at, finished_at,"
+        " status, read, loaded, quarantined, duplicates, blank, warnings, fixes_import_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            report.import_id,
+            kind,
+            report.source,
+            report.file,
+            report.file_sha256,
+            file_size,
+            report.input_format,
+            mapping_name,
+            mapping_sha256,
+            mapping_json,
+            started,
+            datetime.now(UTC),
+            report.status,
+            report.read,
+            report.loaded,
+            report.quarantined,
+            report.duplicates,
+            report.blank,
+            report.warnings,
+            report.fixes_import_id,
+        ],
+    )
 
 
 def import_cases(workspace: Workspace, path: Path, **options: Any) -> ImportReport:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from html import escape
 from typing import Any
 
-import shapely
 import typer
 
 from ctip.capabilities import DemoContext, ReportContext, Section
@@ -14,9 +13,14 @@ from ctip.spatial import cli
 from ctip.spatial.backtest import BacktestPlan
 from ctip.spatial.hotspots import run_hotspots
 from ctip.spatial.incidents import IncidentColumns, import_incidents
-from ctip.spatial.service import backtest_run, forecast_run, store_forecast
+from ctip.spatial.service import (
+    backtest_run,
+    forecast_run,
+    store_forecast,
+    stored_forecast_cells,
+)
 from ctip.spatial.study import day_to_date, open_study
-from ctip.spatial.svg import Shape, map_svg
+from ctip.spatial.svg import RISK_COLOURS, forecast_risk_shapes, hotspot_map_svg, map_svg
 from ctip.spatial.synth import simulate, write_incidents_csv
 
 TORONTO = "incidents/toronto_mci.csv.gz"
@@ -24,15 +28,6 @@ TORONTO_COLUMNS = IncidentColumns("lat", "lon", "date", category="category", hou
 TORONTO_CREDIT = (
     "Toronto Police Service, Major Crime Indicators open data (Open Government Licence - Toronto)"
 )
-HOT_COLOURS = {
-    "hot 99%": "#b2182b",
-    "hot 95%": "#ef8a62",
-    "hot 90%": "#fddbc7",
-    "cold 90%": "#d1e5f0",
-    "cold 95%": "#67a9cf",
-    "cold 99%": "#2166ac",
-}
-RISK_COLOURS = ("#fee5d9", "#fcae91", "#fb6a4a", "#cb181d")
 APPROPRIATE_USE = (
     "<p><strong>Appropriate use.</strong> These maps are for placing resources and outreach"
     " (patrols, inspections, victim services, awareness work) in areas, never for targeting"
@@ -135,20 +130,10 @@ def _hotspot_section(context: ReportContext) -> Section:
     study = open_study(context.workspace, category=category, since=since)
     result = run_hotspots(study)
     grid = study.grid
-    index = {cell_id: i for i, cell_id in enumerate(grid.ids)}
-    shapes = [
-        Shape(
-            grid.polygons[index[row["cell_id"]]],
-            HOT_COLOURS[row["class"]],
-            f"{row['cell_id']}: {row['class']}, z {row['z']:.2f}, q {row['q']:.3f}",
-        )
-        for row in result.rows
-        if row["class"] in HOT_COLOURS
-    ]
-    svg = map_svg(
-        grid.area_geometry,
-        shapes,
-        list(HOT_COLOURS.items()),
+    svg = hotspot_map_svg(
+        grid,
+        result.rows,
+        title=lambda row: f"{row['cell_id']}: {row['class']}, z {row['z']:.2f}, q {row['q']:.3f}",
         label=f"Getis-Ord Gi* hot and cold spots, {category}",
     )
     emerging = [r for r in result.rows if r["trend"]]
@@ -188,29 +173,11 @@ def _forecast_section(context: ReportContext) -> Section | None:
     if not runs:
         return None
     run = runs[0]
-    cells = engine.records(
-        "SELECT rank, cell_id, expected, low, high, geometry FROM forecast_cells"
-        " WHERE run_id = ? ORDER BY rank",
-        [run["run_id"]],
-    )
+    cells = stored_forecast_cells(engine, run["run_id"])
     study = open_study(context.workspace, category=run["category"])
-    projection = study.projection
-    shapes = []
-    count = max(len(cells), 1)
-    for cell in cells:
-        geometry = projection.geometry_to_metres(shapely.from_geojson(cell["geometry"]))
-        band = min(3, int(4 * (cell["rank"] - 1) / count))
-        shapes.append(
-            Shape(
-                geometry,
-                RISK_COLOURS[3 - band],
-                f"#{cell['rank']} {cell['cell_id']}: {cell['expected']:.2f} expected"
-                f" (90% {cell['low']}-{cell['high']})",
-            )
-        )
     svg = map_svg(
         study.grid.area_geometry,
-        shapes,
+        forecast_risk_shapes(study.projection, cells),
         [("top quarter", RISK_COLOURS[3]), ("lower", RISK_COLOURS[0])],
         label=f"Forecast risk, {run['model']}",
     )

@@ -19,7 +19,8 @@ from ctip.cli.batch import (
     require_paths,
 )
 from ctip.cli.context import open_workspace, state
-from ctip.cli.output import ReportFormat, emit_object, emit_rows, note, resolve, to_json
+from ctip.cli.imports import emit_import_report
+from ctip.cli.output import ReportFormat, emit_rows, note, resolve, to_json
 from ctip.errors import BadInputError
 from ctip.progress import ConsoleProgress, Progress, SilentProgress
 from ctip.spatial.backtest import BacktestPlan
@@ -106,22 +107,11 @@ def incidents(
             sheet=sheet,
             progress=progress,
         )
-    for warning in report.warnings:
-        note(f"[yellow]note:[/yellow] {warning}")
-    if report.quarantined:
-        note(
-            f"{report.quarantined:,} rows went to quarantine; see them with"
-            f" 'ctip quarantine list --import {report.import_id}'"
-        )
     line = (
         f"{report.file}: read {report.read:,}, loaded {report.loaded:,}, quarantined"
         f" {report.quarantined:,}, duplicates {report.duplicates:,}"
     )
-    if output == "table":
-        emit_object(report.as_dict(), output, title=line)
-    else:
-        note(line)
-        emit_object(report.as_dict(), "json")
+    emit_import_report(report, output, line)
 
 
 def hotspots(
@@ -169,12 +159,10 @@ def hotspots(
     """
     output = fmt.value if fmt is not None else resolve(None)
     if input_path is not None or output_dir is not None or engine is not None:
-        if h3_res is not None:
-            raise BadInputError("--h3-res is not available with --input", hint="use --cell-size")
         from ctip.spatial.gridding import Selection
         from ctip.spatial.jobs import hotspots_job
 
-        source, target = require_paths(input_path, output_dir)
+        source, target = _job_paths(input_path, output_dir, h3_res)
         with job_engine(state(ctx).settings, engine, spark_master) as chosen:
             found = hotspots_job(
                 chosen, source, target,
@@ -348,11 +336,9 @@ def backtest(
         seed=seed,
     )
     if job:
-        if h3_res is not None:
-            raise BadInputError("--h3-res is not available with --input", hint="use --cell-size")
         from ctip.spatial.jobs import backtest_job
 
-        source, target = require_paths(input_path, output_dir)
+        source, target = _job_paths(input_path, output_dir, h3_res)
         with job_engine(state(ctx).settings, engine, spark_master) as batch:
             found = backtest_job(
                 batch, source, target, chosen, plan, category=category, cell_size=cell_size,
@@ -373,6 +359,16 @@ def backtest(
         " hit rate / flagged area share; pai_low/pai_high: 95% interval of the mean."
     )
     emit_rows(rows, output, title="Backtest")
+
+
+def _job_paths(
+    input_path: Path | None, output_dir: Path | None, h3_res: int | None
+) -> tuple[Path, Path]:
+    """The Parquet job's --input and --output, refusing --h3-res: the SQL gridding of a job
+    draws square cells only, so hotspots and backtest must say so alike before any work."""
+    if h3_res is not None:
+        raise BadInputError("--h3-res is not available with --input", hint="use --cell-size")
+    return require_paths(input_path, output_dir)
 
 
 def _job_text(summary: dict[str, Any]) -> str:

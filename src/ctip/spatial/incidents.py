@@ -22,14 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ctip.errors import BadInputError
 from ctip.ingest.importer import (
-    QUARANTINE_ERRORS_COLUMN,
     QUARANTINE_ID_COLUMN,
     ImportReport,
+    default_source,
+    fix_file_data_columns,
     new_import_id,
+    quarantine_entries_to_fix,
+    record_import,
+    without_resolved_fixes,
+    without_stored_rows,
 )
 from ctip.ingest.readers import ROW_COLUMN, RejectedRow, SourceTable, read_table
 from ctip.ingest.sql import ident, lit
@@ -84,7 +88,7 @@ def import_incidents(
     _require_columns(table, columns)
     report = ImportReport(
         import_id=new_import_id(),
-        source=source or _default_source(path),
+        source=source or default_source(path),
         file=path.name,
         file_sha256=table.sha256,
         input_format=table.format,
@@ -95,7 +99,7 @@ def import_incidents(
     started = datetime.now(UTC)
     engine = workspace.engine
     with engine.transaction():
-        fresh, rejected, report.duplicates = _without_stored_rows(workspace, table)
+        fresh, rejected, report.duplicates = without_stored_rows(engine, table, KIND)
         progress.step(f"checking {fresh.num_rows:,} rows")
         staged = fresh.append_column("_ctip_sha", pa.array([table.sha256] * fresh.num_rows))
         staged = staged.append_column("_ctip_source", pa.array([report.source] * fresh.num_rows))
@@ -123,24 +127,6 @@ def _require_columns(table: SourceTable, columns: IncidentColumns) -> None:
                 f"{table.path}: no column '{name}' (given as {option})",
                 hint=f"the columns are: {', '.join(table.columns[:30])}",
             )
-
-
-def _without_stored_rows(
-    workspace: Workspace, table: SourceTable
-) -> tuple[pa.Table, list[RejectedRow], int]:
-    seen = workspace.engine.to_arrow(
-        "SELECT row_number FROM incidents WHERE file_sha256 = ? UNION ALL"
-        " SELECT row_number FROM quarantine WHERE file_sha256 = ? AND kind = ?",
-        [table.sha256, table.sha256, KIND],
-    ).column("row_number")
-    if len(seen) == 0:
-        return table.table, table.rejected, 0
-    repeat = pc.is_in(table.table.column(ROW_COLUMN), value_set=seen.combine_chunks())
-    fresh = table.table.filter(pc.invert(repeat))
-    seen_rows = set(seen.to_pylist())
-    rejected = [r for r in table.rejected if r.row_number not in seen_rows]
-    duplicates = (table.table.num_rows - fresh.num_rows) + (len(table.rejected) - len(rejected))
-    return fresh, rejected, duplicates
 
 
 def _text(column: str) -> str:
@@ -386,54 +372,22 @@ def _record_import(
         [report.import_id],
     )
     options = columns.to_json()
-    workspace.engine.sql(
-        "INSERT INTO imports (import_id, kind, source, file_name, file_sha256, file_size,"
-        " input_format, mapping_name, mapping_sha256, mapping_json, started_at, finished_at,"
-        " status, read, loaded, quarantined, duplicates, blank, warnings, fixes_import_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            report.import_id,
-            KIND,
-            report.source,
-            report.file,
-            report.file_sha256,
-            table.size,
-            report.input_format,
-            report.mapping,
-            hashlib.sha256(options.encode()).hexdigest(),
-            options,
-            started,
-            datetime.now(UTC),
-            report.status,
-            report.read,
-            report.loaded,
-            report.quarantined,
-            report.duplicates,
-            report.blank,
-            report.warnings,
-            report.fixes_import_id,
-        ],
+    record_import(
+        workspace.engine,
+        report,
+        kind=KIND,
+        file_size=table.size,
+        mapping_name=report.mapping,
+        mapping_json=options,
+        mapping_sha256=hashlib.sha256(options.encode()).hexdigest(),
+        started=started,
     )
 
 
 def _import_fixes(workspace: Workspace, table: SourceTable, source: str | None) -> ImportReport:
     """A corrected quarantine export: re-check with the original column choices."""
-    ids = table.table.column(QUARANTINE_ID_COLUMN).to_pylist()
-    found = workspace.engine.records(
-        "SELECT q.quarantine_id, q.import_id, q.source, q.file_sha256, q.row_number,"
-        " q.resolved_at IS NOT NULL AS resolved, q.kind, i.mapping_json"
-        " FROM quarantine q JOIN imports i USING (import_id)"
-        " WHERE q.quarantine_id IN (SELECT unnest(?::VARCHAR[]))",
-        [ids],
-    )
+    found = quarantine_entries_to_fix(workspace.engine, table)
     by_id = {row["quarantine_id"]: row for row in found}
-    unknown = [i for i in ids if i not in by_id]
-    if unknown:
-        raise BadInputError(
-            f"{table.path}: {len(unknown)} rows name quarantine entries that do not exist"
-            f" (first: {unknown[0]})",
-            hint="export them again with 'ctip quarantine export'",
-        )
     kinds = {row["kind"] for row in found}
     originals = {row["import_id"] for row in found}
     if kinds != {KIND} or len(originals) != 1:
@@ -454,10 +408,7 @@ def _import_fixes(workspace: Workspace, table: SourceTable, source: str | None) 
         blank=table.blank,
         fixes_import_id=first["import_id"],
     )
-    done = pa.array([r["quarantine_id"] for r in found if r["resolved"]], pa.string())
-    resolved = pc.is_in(table.table.column(QUARANTINE_ID_COLUMN), value_set=done)
-    report.duplicates = int(pc.sum(resolved).as_py() or 0)
-    fresh = table.table.filter(pc.invert(resolved))
+    fresh, report.duplicates = without_resolved_fixes(table, found)
     fresh_ids = fresh.column(QUARANTINE_ID_COLUMN).to_pylist()
     fresh = fresh.set_column(
         fresh.schema.get_field_index(ROW_COLUMN),
@@ -467,9 +418,7 @@ def _import_fixes(workspace: Workspace, table: SourceTable, source: str | None) 
     fresh = fresh.append_column(
         "_ctip_sha", pa.array([by_id[i]["file_sha256"] for i in fresh_ids], pa.string())
     ).append_column("_ctip_source", pa.array([by_id[i]["source"] for i in fresh_ids], pa.string()))
-    file_columns = [
-        c for c in table.columns if c not in (QUARANTINE_ID_COLUMN, QUARANTINE_ERRORS_COLUMN)
-    ]
+    file_columns = fix_file_data_columns(table)
     _require_columns(
         SourceTable(table.path, table.sha256, table.size, table.format, table.table, file_columns),
         columns,
@@ -479,13 +428,6 @@ def _import_fixes(workspace: Workspace, table: SourceTable, source: str | None) 
         _load(workspace, fresh, file_columns, columns, report, fixing=True)
         _record_import(workspace, report, table, columns, started)
     return report
-
-
-def _default_source(path: Path) -> str:
-    name = path.name
-    for suffix in (".gz", ".bz2", ".xz"):
-        name = name.removesuffix(suffix)
-    return Path(name).stem
 
 
 def incident_summary(workspace: Workspace) -> dict[str, Any]:

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import BadInputError
 from ctip.progress import Progress
 from ctip.spatial.backtest import BacktestPlan, BacktestResult, run_backtest
 from ctip.spatial.forecast import Forecast, History, Window, make_model
+from ctip.spatial.hotspots import cells_geojson
 from ctip.spatial.study import Study, day_number, day_to_date
 from ctip.workspace import Workspace
 
@@ -167,27 +169,31 @@ def store_forecast(workspace: Workspace, run: ForecastRun, coverage: float) -> N
             )
 
 
+def stored_forecast_cells(engine: DuckDBEngine, run_id: str) -> list[dict[str, Any]]:
+    """A stored forecast's cells in rank order, with the columns its map and table show.
+
+    ``store_forecast`` writes them; the report and the web map page read them back with this
+    one query, so both show the same cells in the same order.
+    """
+    return engine.records(
+        "SELECT rank, cell_id, expected, low, high, geometry FROM forecast_cells"
+        " WHERE run_id = ? ORDER BY rank",
+        [run_id],
+    )
+
+
 def forecast_geojson(run: ForecastRun, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    grid = run.study.grid
-    index = {cell_id: i for i, cell_id in enumerate(grid.ids)}
+    collection = cells_geojson(run.study.grid, rows)
     window = run.forecast.window
     return {
-        "type": "FeatureCollection",
+        "type": collection["type"],
         "ctip": {
             "model": run.forecast.model,
             "window_start": day_to_date(window.start).isoformat(),
             "window_end": day_to_date(window.end - 1).isoformat(),
             "interval": "90% predictive interval of the cell's count (low, high)",
         },
-        "features": [
-            {
-                "type": "Feature",
-                "id": row["cell_id"],
-                "geometry": grid.geojson_geometry(index[row["cell_id"]]),
-                "properties": row,
-            }
-            for row in rows
-        ],
+        "features": collection["features"],
     }
 
 

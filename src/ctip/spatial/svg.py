@@ -6,16 +6,29 @@ distances; a scale bar says how far a kilometre is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from ctip.spatial.geometry import LocalProjection
+from ctip.spatial.grid import Grid
+
 WIDTH = 640.0
 MARGIN = 10.0
+HOT_COLOURS = {
+    "hot 99%": "#b2182b",
+    "hot 95%": "#ef8a62",
+    "hot 90%": "#fddbc7",
+    "cold 90%": "#d1e5f0",
+    "cold 95%": "#67a9cf",
+    "cold 99%": "#2166ac",
+}
+RISK_COLOURS = ("#fee5d9", "#fcae91", "#fb6a4a", "#cb181d")
 
 
 @dataclass(frozen=True)
@@ -83,3 +96,49 @@ def map_svg(
         f' height="{frame.height:.0f}" viewBox="0 0 {WIDTH:.0f} {frame.height:.0f}"'
         f' role="img" aria-label="{escape(label)}">' + "".join(body) + "</svg>"
     )
+
+
+def hotspot_map_svg(
+    grid: Grid,
+    rows: Sequence[dict[str, Any]],
+    *,
+    title: Callable[[dict[str, Any]], str],
+    label: str,
+) -> str:
+    """The Gi* hot and cold spot map of ``run_hotspots`` rows, each cell's tooltip by ``title``.
+
+    The report and the web map page draw the same map, so the colours and the legend live in
+    one place and the two cannot drift apart; only the tooltip text differs between them.
+    """
+    index = {cell_id: i for i, cell_id in enumerate(grid.ids)}
+    shapes = [
+        Shape(grid.polygons[index[row["cell_id"]]], HOT_COLOURS[row["class"]], title(row))
+        for row in rows
+        if row["class"] in HOT_COLOURS
+    ]
+    return map_svg(grid.area_geometry, shapes, list(HOT_COLOURS.items()), label=label)
+
+
+def forecast_risk_shapes(
+    projection: LocalProjection, cells: Sequence[dict[str, Any]]
+) -> list[Shape]:
+    """Stored forecast cells (``forecast_cells`` rows in rank order) as shapes coloured by
+    rank quarter, darkest for the highest risk.
+
+    Shared by the report and the web map page so that a forecast looks the same in both; the
+    cells' WGS84 GeoJSON goes back to the study's projected metres that ``map_svg`` draws in.
+    """
+    count = max(len(cells), 1)
+    shapes = []
+    for cell in cells:
+        geometry = projection.geometry_to_metres(shapely.from_geojson(cell["geometry"]))
+        band = min(3, int(4 * (cell["rank"] - 1) / count))
+        shapes.append(
+            Shape(
+                geometry,
+                RISK_COLOURS[3 - band],
+                f"#{cell['rank']} {cell['cell_id']}: {cell['expected']:.2f} expected"
+                f" (90% {cell['low']}-{cell['high']})",
+            )
+        )
+    return shapes

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from ctip.analytics.filters import parse_filter
+from ctip.analytics.filters import Filter, parse_filter
 from ctip.analytics.profile import DIMENSIONS, profile, protected_profile
 from ctip.analytics.protect import protect_rows, shown
 from ctip.analytics.routes import LEVELS, protected_summary, routes
@@ -80,6 +80,19 @@ def _filter_text(
     return ", ".join(clauses)
 
 
+def _page_filter(text: str) -> tuple[Filter, str]:
+    """The parsed filter and "", or no filter and the parser's message for a bad one.
+
+    A page must still render when someone types a bad ``where`` clause: it shows all records
+    with the message beside the controls, where the CLI would refuse. Both analytics pages
+    treat a bad filter that way.
+    """
+    try:
+        return parse_filter(text), ""
+    except BadInputError as problem:
+        return parse_filter(None), problem.message
+
+
 def _label(value: Any, by: str) -> str:
     if value is None:
         return "unknown"
@@ -120,11 +133,7 @@ def trends_page(
         by = "gender"
     k = Settings().small_count_threshold
     text = _filter_text(year_from, year_to, gender, exploitation, citizenship, country, where)
-    error = ""
-    try:
-        condition = parse_filter(text)
-    except BadInputError as problem:
-        error, condition = problem.message, parse_filter(None)
+    condition, error = _page_filter(text)
     dataset = state.datasets.get(principal.agency_id)
     yearly, broken, profiled = dataset.memo(
         ("trends", by, condition.sql, tuple(map(str, condition.params))),
@@ -234,11 +243,7 @@ def routes_page(
         level = "country"
     k = Settings().small_count_threshold
     text = _filter_text(None, None, gender, exploitation, citizenship, country, where)
-    error = ""
-    try:
-        condition = parse_filter(text)
-    except BadInputError as problem:
-        error, condition = problem.message, parse_filter(None)
+    condition, error = _page_filter(text)
     dataset = state.datasets.get(principal.agency_id)
     result = dataset.memo(
         ("routes", level, year, condition.sql, tuple(map(str, condition.params))),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from ctip.hub.audit import verify
+from ctip.hub.audit import add_time_window, verify
 from ctip.hub.cases import entry
 from ctip.hub.database import tenant
 from ctip.hub.errors import InvalidError
@@ -63,12 +63,7 @@ def _query(
 ) -> tuple[list[dict[str, Any]], int]:
     clauses = [":a IN (agency_id, subject_agency_id)"]
     params: dict[str, Any] = {"a": principal.agency_id, "limit": limit, "offset": offset}
-    if since is not None:
-        clauses.append("at >= :since")
-        params["since"] = since
-    if until is not None:
-        clauses.append("at < :until")
-        params["until"] = until
+    add_time_window(clauses, params, since, until)
     if action:
         clauses.append("action LIKE :action")
         params["action"] = action.replace("%", "").replace("_", r"\_") + "%"

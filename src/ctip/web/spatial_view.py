@@ -14,23 +14,13 @@ from datetime import date, timedelta
 from html import escape
 from typing import Any
 
-import shapely
-
 from ctip.spatial.hotspots import run_hotspots
+from ctip.spatial.service import stored_forecast_cells
 from ctip.spatial.study import open_study
-from ctip.spatial.svg import Shape, map_svg
+from ctip.spatial.svg import RISK_COLOURS, forecast_risk_shapes, hotspot_map_svg, map_svg
 from ctip.web.jobs import JobProgress
 from ctip.web.workspaces import Attachment, has_table, open_attached
 
-HOT_COLOURS = {
-    "hot 99%": "#b2182b",
-    "hot 95%": "#ef8a62",
-    "hot 90%": "#fddbc7",
-    "cold 90%": "#d1e5f0",
-    "cold 95%": "#67a9cf",
-    "cold 99%": "#2166ac",
-}
-RISK_COLOURS = ("#fee5d9", "#fcae91", "#fb6a4a", "#cb181d")
 WINDOWS = (90, 180, 365)
 
 
@@ -112,21 +102,13 @@ def compute(
         result = run_hotspots(study)
         progress.step("drawing the hotspot map")
         grid = study.grid
-        index = {cell_id: i for i, cell_id in enumerate(grid.ids)}
-        shapes = [
-            Shape(
-                grid.polygons[index[row["cell_id"]]],
-                HOT_COLOURS[row["class"]],
+        hot_svg = hotspot_map_svg(
+            grid,
+            result.rows,
+            title=lambda row: (
                 f"{row['cell_id']}: {row['class']}, {row['count']} incidents, z {row['z']:.2f},"
-                f" q {row['q']:.3f}",
-            )
-            for row in result.rows
-            if row["class"] in HOT_COLOURS
-        ]
-        hot_svg = map_svg(
-            grid.area_geometry,
-            shapes,
-            list(HOT_COLOURS.items()),
+                f" q {row['q']:.3f}"
+            ),
             label=f"Getis-Ord Gi* hot and cold spots, {category or 'all categories'}",
         )
         emerging = sorted(
@@ -171,28 +153,10 @@ def _forecast(
     if not runs:
         return None
     run = runs[0]
-    cells = engine.records(
-        "SELECT rank, cell_id, expected, low, high, geometry FROM forecast_cells"
-        " WHERE run_id = ? ORDER BY rank",
-        [run_id],
-    )
-    projection = study.projection
-    count = max(len(cells), 1)
-    shapes = []
-    for cell in cells:
-        geometry = projection.geometry_to_metres(shapely.from_geojson(cell["geometry"]))
-        band = min(3, int(4 * (cell["rank"] - 1) / count))
-        shapes.append(
-            Shape(
-                geometry,
-                RISK_COLOURS[3 - band],
-                f"#{cell['rank']} {cell['cell_id']}: {cell['expected']:.2f} expected"
-                f" (90% {cell['low']}-{cell['high']})",
-            )
-        )
+    cells = stored_forecast_cells(engine, run_id)
     svg = map_svg(
         study.grid.area_geometry,
-        shapes,
+        forecast_risk_shapes(study.projection, cells),
         [
             ("highest quarter", RISK_COLOURS[3]),
             ("next", RISK_COLOURS[2]),

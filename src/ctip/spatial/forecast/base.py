@@ -13,7 +13,7 @@ right*; whether it is right is what the backtest measures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, Self
 
 import numpy as np
@@ -95,13 +95,19 @@ def gamma_poisson_interval(
     return np.nan_to_num(low).astype(np.int64), np.nan_to_num(high).astype(np.int64)
 
 
+@dataclass(eq=False, repr=False)
 class ParamsMixin:
-    """``get_params`` from the constructor's stored attributes (scikit-learn style)."""
+    """``get_params`` from the constructor's stored attributes (scikit-learn style).
 
-    _param_names: tuple[str, ...] = ()
+    Each model is a ``@dataclass(eq=False, repr=False)`` subclass whose fields are its
+    parameters: the generated ``__init__`` stores them and nothing else, and ``get_params``
+    reads the same field list, so a parameter is declared once instead of three times (the
+    signature, the assignments and a list of names). ``eq=False`` keeps models compared and
+    hashed by identity, as plain objects are.
+    """
 
     def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._param_names}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

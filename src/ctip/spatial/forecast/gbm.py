@@ -15,6 +15,7 @@ down-sampled in training with matching weights, which keeps the fit fast without
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -48,43 +49,20 @@ FEATURES = (
 )
 
 
+@dataclass(eq=False, repr=False)
 class GBMForecaster(ParamsMixin):
     """LightGBM Poisson regression of next-window counts on lagged cell features."""
 
     name = "gbm"
-    _param_names = (
-        "horizon_days",
-        "max_origins",
-        "min_history_days",
-        "n_estimators",
-        "learning_rate",
-        "num_leaves",
-        "min_child_samples",
-        "empty_cell_sample",
-        "random_state",
-    )
-
-    def __init__(
-        self,
-        horizon_days: float = 7.0,
-        max_origins: int = 26,
-        min_history_days: float = 91.0,
-        n_estimators: int = 300,
-        learning_rate: float = 0.03,
-        num_leaves: int = 15,
-        min_child_samples: int = 200,
-        empty_cell_sample: float = 0.1,
-        random_state: int = 0,
-    ) -> None:
-        self.horizon_days = horizon_days
-        self.max_origins = max_origins
-        self.min_history_days = min_history_days
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.empty_cell_sample = empty_cell_sample
-        self.random_state = random_state
+    horizon_days: float = 7.0
+    max_origins: int = 26
+    min_history_days: float = 91.0
+    n_estimators: int = 300
+    learning_rate: float = 0.03
+    num_leaves: int = 15
+    min_child_samples: int = 200
+    empty_cell_sample: float = 0.1
+    random_state: int = 0
 
     def fit(self, history: History) -> Self:
         import lightgbm

@@ -27,6 +27,7 @@ is left out, as usual.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -49,40 +50,19 @@ MAX_THETA = 0.95
 BLOCK_DAYS = 30.0
 
 
+@dataclass(eq=False, repr=False)
 class SEPPForecaster(ParamsMixin):
     """Background plus near-repeat triggering, fitted by EM (see the module docstring)."""
 
     name = "sepp"
-    _param_names = (
-        "background_neighbours",
-        "min_bandwidth",
-        "max_bandwidth",
-        "max_trigger_days",
-        "max_trigger_distance",
-        "min_sigma",
-        "max_iterations",
-        "tolerance",
-    )
-
-    def __init__(
-        self,
-        background_neighbours: int = 15,
-        min_bandwidth: float = 20.0,
-        max_bandwidth: float = 1000.0,
-        max_trigger_days: float = 90.0,
-        max_trigger_distance: float = 600.0,
-        min_sigma: float = 25.0,
-        max_iterations: int = 60,
-        tolerance: float = 1e-4,
-    ) -> None:
-        self.background_neighbours = background_neighbours
-        self.min_bandwidth = min_bandwidth
-        self.max_bandwidth = max_bandwidth
-        self.max_trigger_days = max_trigger_days
-        self.max_trigger_distance = max_trigger_distance
-        self.min_sigma = min_sigma
-        self.max_iterations = max_iterations
-        self.tolerance = tolerance
+    background_neighbours: int = 15
+    min_bandwidth: float = 20.0
+    max_bandwidth: float = 1000.0
+    max_trigger_days: float = 90.0
+    max_trigger_distance: float = 600.0
+    min_sigma: float = 25.0
+    max_iterations: int = 60
+    tolerance: float = 1e-4
 
     def fit(self, history: History) -> Self:
         events = history.events

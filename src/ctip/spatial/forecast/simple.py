@@ -10,6 +10,7 @@ times 1/(1 + age in weeks), within a bandwidth and a time limit, so that risk fo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 import numpy as np
@@ -25,17 +26,16 @@ from ctip.spatial.forecast.base import (
     require_fitted,
 )
 from ctip.spatial.geometry import FloatArray
+from ctip.spatial.grid import IntArray
 from ctip.spatial.kde import default_bandwidth, kernel_density
 
 
+@dataclass(eq=False, repr=False)
 class NaiveForecaster(ParamsMixin):
     """Counts per cell over the last ``lookback_days`` of the history (all of it if None)."""
 
     name = "naive"
-    _param_names = ("lookback_days",)
-
-    def __init__(self, lookback_days: float | None = None) -> None:
-        self.lookback_days = lookback_days
+    lookback_days: float | None = None
 
     def fit(self, history: History) -> Self:
         start = history.start
@@ -58,15 +58,40 @@ class NaiveForecaster(ParamsMixin):
         return Forecast(self.name, window, expected, low, high)
 
 
-class KDEForecaster(ParamsMixin):
+@dataclass(eq=False, repr=False)
+class _SurfaceShareForecaster(ParamsMixin):
+    """A model that spreads the history's event rate over the cells in proportion to a
+    surface (a kernel density, a prospective score) evaluated at the grid's quadrature points.
+
+    The KDE and prospective models differ only in the surface; turning it into each cell's
+    share and the share into expected counts is the same step, kept here once.
+    """
+
+    name = "surface"
+
+    def _fit_surface(self, history: History, qcell: IntArray, weighted: FloatArray) -> None:
+        """Set ``share_`` (each cell's part of ``weighted``, the surface times the quadrature
+        weights; uniform when it is all zero) and ``rate_per_day_``."""
+        size = history.grid.size
+        mass = np.bincount(qcell, weights=weighted, minlength=size)
+        total = mass.sum()
+        self.share_: FloatArray = mass / total if total > 0 else np.full(size, 1.0 / size)
+        self.rate_per_day_ = len(history.events) / history.days
+
+    def predict(self, window: Window) -> Forecast:
+        require_fitted(self, "share_")
+        expected = self.share_ * self.rate_per_day_ * window.days
+        low, high = poisson_interval(expected)
+        return Forecast(self.name, window, expected, low, high)
+
+
+@dataclass(eq=False, repr=False)
+class KDEForecaster(_SurfaceShareForecaster):
     """A Gaussian kernel density of the history, scaled to the history's event rate."""
 
     name = "kde"
-    _param_names = ("bandwidth", "half_life_days")
-
-    def __init__(self, bandwidth: float | None = None, half_life_days: float | None = None) -> None:
-        self.bandwidth = bandwidth
-        self.half_life_days = half_life_days
+    bandwidth: float | None = None
+    half_life_days: float | None = None
 
     def fit(self, history: History) -> Self:
         grid, events = history.grid, history.events
@@ -76,28 +101,17 @@ class KDEForecaster(ParamsMixin):
             weights = 0.5 ** ((history.end - events.t) / self.half_life_days)
         qx, qy, qw, qcell = grid.quadrature()
         density = kernel_density(qx, qy, events.x, events.y, self.bandwidth_, weights)
-        mass = np.bincount(qcell, weights=density * qw, minlength=grid.size)
-        total = mass.sum()
-        self.share_ = mass / total if total > 0 else np.full(grid.size, 1.0 / grid.size)
-        self.rate_per_day_ = len(events) / history.days
+        self._fit_surface(history, qcell, density * qw)
         return self
 
-    def predict(self, window: Window) -> Forecast:
-        require_fitted(self, "share_")
-        expected = self.share_ * self.rate_per_day_ * window.days
-        low, high = poisson_interval(expected)
-        return Forecast(self.name, window, expected, low, high)
 
-
-class ProspectiveForecaster(ParamsMixin):
+@dataclass(eq=False, repr=False)
+class ProspectiveForecaster(_SurfaceShareForecaster):
     """Bowers, Johnson & Pease (2004) prospective hotspotting."""
 
     name = "prospective"
-    _param_names = ("bandwidth", "max_age_days")
-
-    def __init__(self, bandwidth: float = 400.0, max_age_days: float = 56.0) -> None:
-        self.bandwidth = bandwidth
-        self.max_age_days = max_age_days
+    bandwidth: float = 400.0
+    max_age_days: float = 56.0
 
     def fit(self, history: History) -> Self:
         grid = history.grid
@@ -112,14 +126,5 @@ class ProspectiveForecaster(ParamsMixin):
             age_weeks = np.floor((history.end - recent.t) / 7.0)
             weight = 1.0 / (1.0 + pairs.data / width) / (1.0 + age_weeks[pairs.col])
             score = np.asarray(np.bincount(pairs.row, weights=weight, minlength=len(qx)), float)
-        mass = np.bincount(qcell, weights=score * qw, minlength=grid.size)
-        total = mass.sum()
-        self.share_: FloatArray = mass / total if total > 0 else np.full(grid.size, 1 / grid.size)
-        self.rate_per_day_ = len(history.events) / history.days
+        self._fit_surface(history, qcell, score * qw)
         return self
-
-    def predict(self, window: Window) -> Forecast:
-        require_fitted(self, "share_")
-        expected = self.share_ * self.rate_per_day_ * window.days
-        low, high = poisson_interval(expected)
-        return Forecast(self.name, window, expected, low, high)
