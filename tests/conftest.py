@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,34 @@ def shared_data() -> Path:
     if path is None:
         pytest.fail("shared data not found: set CTIP_SHARED_DATA to the shared/data folder")
     return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's, through Playwright) for the whole test run.
+
+    Playwright's sync API runs an event loop for as long as it is open, so a second
+    ``sync_playwright()`` in the same process fails while the first is alive: every test that
+    needs a browser shares this one.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from ctip.report.capability import chromium_path
+
+    executable = chromium_path()
+    assert executable, "Chromium is needed: make test installs it (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,6 @@ from ctip.analytics.indicators import import_indicators
 from ctip.capabilities import ReportContext
 from ctip.ingest.importer import import_cases
 from ctip.report.build import render_report, write_report
-from ctip.report.capability import chromium_path
 from ctip.settings import Settings
 from ctip.workspace import Workspace
 
@@ -81,28 +81,15 @@ def test_small_counts_never_appear(report_workspace: Workspace) -> None:
 
 @pytest.mark.browser
 def test_report_renders_in_chromium_without_errors(
-    report_workspace: Workspace, tmp_path: Path
+    report_workspace: Workspace, tmp_path: Path, browser: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    assert executable, "Chromium is needed: make test installs it (apt-get install chromium)"
     out = write_report(
         ReportContext(report_workspace, Settings(), 10, False), tmp_path / "report.html"
     )
     errors: list[str] = []
     requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: requests.append(r.url))
@@ -114,6 +101,7 @@ def test_report_renders_in_chromium_without_errors(
         page.screenshot(path=str(target / "report-overview.png"))
         page.locator("#maps").screenshot(path=str(target / "report-maps.png"))
         page.locator("#routes").screenshot(path=str(target / "report-routes.png"))
-        browser.close()
+    finally:
+        page.close()
     assert errors == []
     assert [r for r in requests if not r.startswith("file:")] == []

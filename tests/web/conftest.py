@@ -38,13 +38,6 @@ from tests.hub.conftest import (  # noqa: F401 - fixtures are registered by impo
     pg_server,
 )
 
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
-CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -198,19 +191,6 @@ def signed_in(web_app: Any) -> Iterator[Callable[[str], TestClient]]:
     yield make
     for client in clients:
         client.close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), (
-        "Chromium is needed: make test installs it (apt-get install chromium)"
-    )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield launched
-        launched.close()
 
 
 def attach_workspace(hub: Hub, agency: Agency, path: Path) -> None:
