@@ -375,8 +375,10 @@ def _extras(rng: random.Random, operator: _Operator, truth: Truth) -> list[str]:
             rng.choice(("Deposit to ", "Crypto accepted: ", "Pay deposit ")) + operator.wallet
         )
         truth.wallets.append(operator.wallet)
-    if len(operator.phones) > 1 and rng.random() < 0.3:
-        other = rng.choice([p for p in operator.phones if p != truth.phones[0]])
+    # An operator's numbers are drawn at random, so at millions of ads two can coincide.
+    others = [p for p in operator.phones if p != truth.phones[0]]
+    if others and rng.random() < 0.3:
+        other = rng.choice(others)
         rendered, obfuscated = render_phone(rng, other, operator.style)
         extra.append(rng.choice(("Backup line ", "Or try ", "New number ")) + rendered)
         truth.phones.append(other)
