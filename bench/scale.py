@@ -296,7 +296,11 @@ def main() -> None:
                     notes.append(f"{name} at {rows:,} rows skipped: {free / 2**30:.0f} GiB free")
                     continue
                 started = time.perf_counter()
-                job.generate(rows, source)
+                # Written under another name first: a generator that fails half-way must not
+                # leave a short file that a later run would take for the real input.
+                partial = source.with_name(source.name + ".partial")
+                job.generate(rows, partial)
+                partial.rename(source)
                 print(f"generated {source} in {time.perf_counter() - started:.0f} s", flush=True)
             for engine in engines:
                 if engine == "spark" and job.spark_max_rows and rows > job.spark_max_rows:
