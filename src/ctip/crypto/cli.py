@@ -412,10 +412,25 @@ def exposure_command(
     save: Annotated[
         str | None, typer.Option("--save", help="Keep the result under this name (for the report)")
     ] = None,
+    input_path: InputOption = None,
+    output: OutputOption = None,
+    clusters: Annotated[
+        Path | None,
+        typer.Option(
+            "--clusters", help="with --input and --level cluster: a clustering job's clusters"
+        ),
+    ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
     fmt: Fmt = None,
 ) -> None:
     """Score every address by its exposure to the seeds: the share of value received from or
-    sent to them within N hops, with decay; prints {"address", "score", ...} highest first."""
+    sent to them within N hops, with decay; prints {"address", "score", ...} highest first.
+
+    With --input TXIO.parquet --output DIR it scores a flat input/output table instead of the
+    workspace, on DuckDB or Spark (--engine), writing each step of the walk under DIR and
+    resuming finished ones; seeds are the input's address strings.
+    """
     from ctip.crypto.analyses import save as save_analysis
     from ctip.crypto.exposure import by_category as group_by_category
     from ctip.crypto.exposure import exposure
@@ -423,6 +438,21 @@ def exposure_command(
 
     if level not in ("address", "cluster"):
         raise BadInputError(f"unknown level '{level}'", hint="use address or cluster")
+    if input_path is not None or output is not None or engine is not None:
+        workspace_only = {"--by-category": by_category, "--min-score": min_score != 0.0,
+                          "--limit": limit is not None, "--chain": chain is not None,
+                          "--save": save is not None}  # fmt: skip
+        used = [name for name, given in workspace_only.items() if given]
+        if used:
+            raise BadInputError(
+                f"{', '.join(used)} not available in Parquet jobs",
+                hint="the job writes every score to DIR/exposure; filter it there",
+            )
+        _exposure_job(ctx, seeds, input_path, output, clusters, engine, spark_master,
+                      hops=hops, decay=decay, level=level, report_format=resolve(fmt, listing=False))  # fmt: skip
+        return
+    if clusters is not None:
+        raise BadInputError("--clusters goes with --input", hint="the workspace has its clusters")
     with open_workspace(ctx, read_only=save is None) as workspace:
         seed_ids, missing = read_seeds(workspace.engine, seeds, chain)
         rows = exposure(
@@ -451,6 +481,38 @@ def exposure_command(
     out = _clean(rows[:limit] if limit else rows)
     emit_rows(out, resolve(fmt), columns=["address", "score", "score_in", "score_out", "chain", "cluster",
                                            "exposed_received", "exposed_sent"], title="Exposure")  # fmt: skip
+
+
+def _exposure_job(
+    ctx: typer.Context,
+    seeds: Path,
+    input_path: Path | None,
+    output: Path | None,
+    clusters: Path | None,
+    engine: str | None,
+    spark_master: str | None,
+    *,
+    hops: int,
+    decay: float,
+    level: str,
+    report_format: str,
+) -> None:
+    """``ctip crypto exposure --input ... --output ...``: the Parquet job (exposure_job.py)."""
+    from ctip.cli.batch import job_engine, require_paths
+    from ctip.cli.context import state
+    from ctip.crypto.exposure_job import exposure_job
+
+    source, target = require_paths(input_path, output)
+    with job_engine(state(ctx).settings, engine, spark_master) as chosen:
+        run = exposure_job(chosen, source, seeds, target, hops=hops, decay=decay, level=level,
+                           clusters=clusters)  # fmt: skip
+    resumed = sum(1 for s in run["stages"] if s["resumed"])
+    note(
+        f"{run['exposed']:,} addresses exposed to {run['seeds']:,} seeds ({run['seed_nodes']:,}"
+        f" seed nodes with flows; {hops} hops, decay {decay}); {len(run['stages'])} stages on {run['engine']}"
+        f" ({resumed} reused) in {target}"
+    )
+    emit_object(run, "json" if report_format != "table" else "table", title="Exposure job")
 
 
 def _clean(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

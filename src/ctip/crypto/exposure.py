@@ -26,125 +26,300 @@ wallet funded only by a seed scores 1. Nothing depends on how the data was made:
 property of the flow graph, the seeds and two parameters (hops, and decay per hop after the
 first). Time order is not used (a flow before a seed turned bad counts too); ``trace`` is the
 time-respecting tool.
+
+The walk is SQL written once (``flows_sql``, ``nodes_sql``, ``links_sql``, ``hop_sql``,
+``scores_sql``), run by ``exposure_walk`` one step at a time: here on the workspace (each step
+kept in memory as Arrow), and by ``ctip crypto exposure --input`` as stages of a Parquet job
+on DuckDB or Spark (``ctip.crypto.exposure_job``), so both give the same scores.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import scipy.sparse as sp
 
+from ctip.engine.base import Engine
 from ctip.engine.duckdb import DuckDBEngine
 from ctip.errors import BadInputError
+
+# (name, build) -> the view holding build()'s result: ParquetJob.stage, or InMemoryStages.
+Stage = Callable[[str, Callable[[], str]], str]
+
+# Relations fed to UTXO_FLOWS: inputs and outputs as ``tx_id, node, value``, address known and
+# value positive. ACCOUNT_FLOWS' relation: ``source, target, value``.
+UTXO_FLOWS = """
+SELECT i.node AS source, o.node AS target, CAST(sum(i.value * o.value / i.total) AS DOUBLE) AS value
+FROM (
+    SELECT tx_id, node, value, sum(value) OVER (PARTITION BY tx_id) AS total
+    FROM (SELECT tx_id, node, sum(value) AS value FROM ({inputs}) ins GROUP BY tx_id, node) g
+) i
+JOIN (SELECT tx_id, node, sum(value) AS value FROM ({outputs}) outs GROUP BY tx_id, node) o
+  ON o.tx_id = i.tx_id
+WHERE i.node <> o.node
+GROUP BY i.node, o.node
+"""
+
+ACCOUNT_FLOWS = """
+SELECT source, target, CAST(sum(value) AS DOUBLE) AS value FROM ({transfers}) transfers
+WHERE source <> target GROUP BY source, target
+"""
+
+# Per node: value sent and received, and whether it is a seed (1.0 or 0.0).
+NODES = """
+WITH sides AS (
+    SELECT source AS node, value AS sent, CAST(0 AS DOUBLE) AS received FROM {flows}
+    UNION ALL
+    SELECT target AS node, CAST(0 AS DOUBLE) AS sent, value AS received FROM {flows}
+),
+totals AS (SELECT node, sum(sent) AS sent, sum(received) AS received FROM sides GROUP BY node)
+SELECT t.node, t.sent, t.received,
+       CASE WHEN k.node IS NULL THEN CAST(0 AS DOUBLE) ELSE CAST(1 AS DOUBLE) END AS seed
+FROM totals t LEFT JOIN (SELECT DISTINCT s.node FROM {seeds} s) k ON k.node = t.node
+"""
+
+# One row per flow and end: the share of ``node``'s flows (w_any: all of them; w_in: its
+# receipts; w_out: its payments) exchanged with ``other``. Rows of the matrices P, P_in, P_out.
+LINKS = """
+SELECT f.source AS node, f.target AS other, f.value / (n.sent + n.received) AS w_any,
+       CAST(0 AS DOUBLE) AS w_in, f.value / n.sent AS w_out
+FROM {flows} f JOIN {nodes} n ON n.node = f.source
+UNION ALL
+SELECT f.target AS node, f.source AS other, f.value / (n.sent + n.received) AS w_any,
+       f.value / n.received AS w_in, CAST(0 AS DOUBLE) AS w_out
+FROM {flows} f JOIN {nodes} n ON n.node = f.target
+"""
+
+# One hop: x_new[u] = sum over u's links of w[u, v] * (seed[v] + decay (1 - seed[v]) x[v]).
+HOP = """
+SELECT l.node,
+       sum(l.w_any * {y_any}) AS x_any,
+       sum(l.w_in * {y_in}) AS x_in,
+       sum(l.w_out * {y_out}) AS x_out
+FROM {links} l JOIN {nodes} n ON n.node = l.other{previous_join}
+GROUP BY l.node
+"""
+
+SCORES = """
+WITH clipped AS (
+    SELECT x.node, least(greatest(x.x_any, CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS score,
+           least(greatest(x.x_in, CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS score_in,
+           least(greatest(x.x_out, CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS score_out,
+           n.received, n.sent, n.seed
+    FROM {last_hop} x JOIN {nodes} n ON n.node = x.node
+)
+SELECT node, score, score_in, score_out, score_in * received AS exposed_received,
+       score_out * sent AS exposed_sent
+FROM clipped{where}
+"""
+
+
+def _double(number: float) -> str:
+    return f"CAST({float(number)!r} AS DOUBLE)"
+
+
+def flows_sql(*, utxo: tuple[str, str] | None = None, transfers: str | None = None) -> str:
+    """Value flows ``source, target, value`` between nodes, self-flows left out.
+
+    ``utxo``: (inputs, outputs) queries with ``tx_id, node, value`` rows (address known, value
+    positive): each transaction's value goes from every input node to every output node in
+    proportion (the haircut rule). ``transfers``: a query of ``source, target, value`` rows.
+    """
+    parts = []
+    if utxo is not None:
+        parts.append(UTXO_FLOWS.format(inputs=utxo[0], outputs=utxo[1]))
+    if transfers is not None:
+        parts.append(ACCOUNT_FLOWS.format(transfers=transfers))
+    if len(parts) == 1:
+        return parts[0]
+    union = " UNION ALL ".join(f"({part})" for part in parts)
+    return (
+        f"SELECT source, target, sum(value) AS value FROM ({union}) parts GROUP BY source, target"
+    )
+
+
+def nodes_sql(flows: str, seeds: str) -> str:
+    """Per node of the view ``flows``: ``node, sent, received, seed`` (``seeds``: a view with
+    a ``node`` column)."""
+    return NODES.format(flows=flows, seeds=seeds)
+
+
+def links_sql(flows: str, nodes: str) -> str:
+    """``node, other, w_any, w_in, w_out``: each flow seen from both of its ends."""
+    return LINKS.format(flows=flows, nodes=nodes)
+
+
+def hop_sql(links: str, nodes: str, previous: str | None, decay: float) -> str:
+    """One step of the walk: ``node, x_any, x_in, x_out`` from the previous step's view (none
+    before the first hop, when only the seeds count)."""
+    if previous is None:
+        terms = {f"y_{part}": "n.seed" for part in ("any", "in", "out")}
+        join = ""
+    else:
+        terms = {
+            f"y_{part}": f"(n.seed + {_double(decay)} * (1 - n.seed) * coalesce(p.x_{part}, 0))"
+            for part in ("any", "in", "out")
+        }
+        join = f" LEFT JOIN {previous} p ON p.node = l.other"
+    return HOP.format(links=links, nodes=nodes, previous_join=join, **terms)
+
+
+def scores_sql(nodes: str, last_hop: str, min_score: float | None = 0.0) -> str:
+    """``node, score, score_in, score_out, exposed_received, exposed_sent`` of every node that
+    is not a seed and scores above ``min_score`` (None: of every node, seeds included)."""
+    where = (
+        "" if min_score is None else f" WHERE seed = 0 AND score > {_double(max(min_score, 0.0))}"
+    )
+    return SCORES.format(nodes=nodes, last_hop=last_hop, where=where)
+
+
+def check_walk(hops: int, decay: float) -> None:
+    if not 1 <= hops <= 20:
+        raise BadInputError("--hops must be between 1 and 20")
+    if not 0 <= decay <= 1:
+        raise BadInputError("--decay must be between 0 and 1")
+
+
+def exposure_walk(
+    stage: Stage,
+    flows: str,
+    seeds: str,
+    *,
+    hops: int = 3,
+    decay: float = 0.5,
+    min_score: float | None = 0.0,
+    on_nodes: Callable[[str], None] | None = None,
+) -> str:
+    """Run the walk over the view ``flows`` from the view ``seeds`` (``node``), one ``stage``
+    per step (``nodes``, ``links``, ``hop_01`` ... ``hop_NN``); return the view of the scores
+    (``scores_sql``'s columns) as built by ``stage("scores", ...)``. ``on_nodes`` looks at the
+    nodes view before the walk (to stop early when no seed is in the graph)."""
+    check_walk(hops, decay)
+    nodes = stage("nodes", lambda: nodes_sql(flows, seeds))
+    if on_nodes is not None:
+        on_nodes(nodes)
+    links = stage("links", lambda: links_sql(flows, nodes))
+    previous: str | None = None
+    for hop in range(1, hops + 1):
+        previous = stage(f"hop_{hop:02d}", _hop(links, nodes, previous, decay))
+    assert previous is not None
+    last = previous
+    return stage("scores", lambda: scores_sql(nodes, last, min_score))
+
+
+def _hop(links: str, nodes: str, previous: str | None, decay: float) -> Callable[[], str]:
+    return lambda: hop_sql(links, nodes, previous, decay)
+
+
+@dataclass
+class InMemoryStages:
+    """Walk steps on the workspace: each kept as an Arrow table registered on the engine
+    (works on a read-only workspace), dropped by ``close``."""
+
+    engine: Engine
+    prefix: str = "_exposure_"
+    names: list[str] | None = None
+
+    def __call__(self, name: str, build: Callable[[], str]) -> str:
+        view = self.prefix + name
+        self.engine.register(view, self.engine.to_arrow(build()))
+        self.names = [*(self.names or []), view]
+        return view
+
+    def close(self) -> None:
+        for view in self.names or []:
+            self.engine.unregister(view)
+        self.names = []
+
+
+def workspace_flows_sql(level: str = "address") -> str:
+    """The workspace's value flows at address or cluster level (``flows_sql``)."""
+    if level == "cluster":
+        inputs = (
+            "SELECT i.tx_id, c.cluster_id AS node, i.value FROM crypto_inputs i"
+            " JOIN crypto_clusters c ON c.address_id = i.address_id WHERE i.value > 0"
+        )
+        outputs = (
+            "SELECT o.tx_id, c.cluster_id AS node, o.value FROM crypto_outputs o"
+            " JOIN crypto_clusters c ON c.address_id = o.address_id WHERE o.value > 0"
+        )
+        transfers = (
+            "SELECT cf.cluster_id AS source, ct.cluster_id AS target, t.value"
+            " FROM crypto_transfers t JOIN crypto_clusters cf ON cf.address_id = t.from_id"
+            " JOIN crypto_clusters ct ON ct.address_id = t.to_id WHERE t.value > 0"
+        )
+    else:
+        inputs = (
+            "SELECT tx_id, address_id AS node, value FROM crypto_inputs"
+            " WHERE address_id IS NOT NULL AND value > 0"
+        )
+        outputs = (
+            "SELECT tx_id, address_id AS node, value FROM crypto_outputs"
+            " WHERE address_id IS NOT NULL AND value > 0"
+        )
+        transfers = (
+            "SELECT from_id AS source, to_id AS target, value FROM crypto_transfers WHERE value > 0"
+        )
+    return flows_sql(utxo=(inputs, outputs), transfers=transfers)
 
 
 @dataclass
 class FlowGraph:
     """Value flows between nodes (addresses, or clusters), without self-flows."""
 
-    nodes: np.ndarray  # address id or cluster id of each node
-    weights: sp.csr_matrix  # weights[u, v] = value from u to v
+    flows: pa.Table  # source, target, value
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """Every node with a flow, sorted: the order of ``exposure_scores``' arrays."""
+        ends = np.concatenate([self.flows["source"].to_numpy(), self.flows["target"].to_numpy()])
+        return np.unique(ends)
 
     @property
     def size(self) -> int:
         return int(self.nodes.shape[0])
 
 
-UTXO_FLOWS = """
-WITH inputs AS (
-    SELECT i.tx_id, {node_in} AS node, sum(i.value) AS value FROM crypto_inputs i {join_in}
-    WHERE i.address_id IS NOT NULL AND i.value > 0 GROUP BY ALL
-),
-outputs AS (
-    SELECT o.tx_id, {node_out} AS node, sum(o.value) AS value FROM crypto_outputs o {join_out}
-    WHERE o.address_id IS NOT NULL AND o.value > 0 GROUP BY ALL
-),
-totals AS (SELECT tx_id, sum(value) AS total FROM inputs GROUP BY tx_id)
-SELECT i.node AS source, o.node AS target, sum(i.value * o.value / t.total) AS value
-FROM inputs i JOIN totals t USING (tx_id) JOIN outputs o USING (tx_id)
-WHERE i.node <> o.node GROUP BY ALL
-"""
-
-ACCOUNT_FLOWS = """
-SELECT {node_from} AS source, {node_to} AS target, sum(t.value) AS value
-FROM crypto_transfers t {join}
-WHERE t.value > 0 GROUP BY ALL HAVING source <> target
-"""
+def _check_clusters(engine: Engine, level: str) -> None:
+    if level == "cluster" and not engine.scalar("SELECT count(*) FROM crypto_clusters"):
+        raise BadInputError(
+            "no clusters yet", hint="run 'ctip crypto cluster' or use --level address"
+        )
 
 
 def flow_graph(engine: DuckDBEngine, *, level: str = "address") -> FlowGraph:
     """The workspace's value-flow graph at address or cluster level."""
-    if level == "cluster":
-        if not engine.scalar("SELECT count(*) FROM crypto_clusters"):
-            raise BadInputError(
-                "no clusters yet", hint="run 'ctip crypto cluster' or use --level address"
-            )
-        utxo = UTXO_FLOWS.format(
-            node_in="ci.cluster_id", join_in="JOIN crypto_clusters ci ON ci.address_id = i.address_id",
-            node_out="co.cluster_id", join_out="JOIN crypto_clusters co ON co.address_id = o.address_id",
-        )  # fmt: skip
-        account = ACCOUNT_FLOWS.format(
-            node_from="cf.cluster_id", node_to="ct.cluster_id",
-            join="JOIN crypto_clusters cf ON cf.address_id = t.from_id"
-                 " JOIN crypto_clusters ct ON ct.address_id = t.to_id",
-        )  # fmt: skip
-    else:
-        utxo = UTXO_FLOWS.format(
-            node_in="i.address_id", join_in="", node_out="o.address_id", join_out=""
-        )
-        account = ACCOUNT_FLOWS.format(node_from="t.from_id", node_to="t.to_id", join="")
-    table = engine.to_arrow(
-        f"SELECT source, target, sum(value) AS value FROM ({utxo} UNION ALL {account}) GROUP BY ALL"
-    )
-    source = table["source"].to_numpy()
-    target = table["target"].to_numpy()
-    value = table["value"].to_numpy(zero_copy_only=False).astype(float)
-    nodes, index = np.unique(np.concatenate([source, target]), return_inverse=True)
-    count = nodes.shape[0]
-    weights = sp.csr_matrix(
-        (value, (index[: source.shape[0]], index[source.shape[0] :])), shape=(count, count)
-    )
-    return FlowGraph(nodes, weights)
-
-
-def _normalise(matrix: sp.csr_matrix, axis: int) -> sp.csr_matrix:
-    totals = np.asarray(matrix.sum(axis=axis)).ravel()
-    inverse = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
-    scale = sp.diags(inverse)
-    return (matrix @ scale if axis == 0 else scale @ matrix).tocsr()
+    _check_clusters(engine, level)
+    return FlowGraph(engine.to_arrow(workspace_flows_sql(level)))
 
 
 def exposure_scores(
     graph: FlowGraph, seeds: np.ndarray, *, hops: int = 3, decay: float = 0.5
 ) -> dict[str, np.ndarray]:
-    """Incoming, outgoing and combined exposure of every node to the ``seeds`` (node ids)."""
-    if not 1 <= hops <= 20:
-        raise BadInputError("--hops must be between 1 and 20")
-    if not 0 <= decay <= 1:
-        raise BadInputError("--decay must be between 0 and 1")
-    seed = np.isin(graph.nodes, seeds).astype(float)
-    back = _normalise(graph.weights, axis=0).T.tocsr()  # row v: shares of v's receipts
-    forward = _normalise(graph.weights, axis=1)  # row u: shares of u's payments
-    both = _normalise((graph.weights + graph.weights.T).tocsr(), axis=1)  # row u: all its flows
-    x_any, x_in, x_out = (np.zeros(graph.size) for _ in range(3))
-    for _ in range(hops):
-        x_any = both @ (seed + decay * (1.0 - seed) * x_any)
-        x_in = back @ (seed + decay * (1.0 - seed) * x_in)
-        x_out = forward @ (seed + decay * (1.0 - seed) * x_out)
-    x_any, x_in, x_out = (np.clip(x, 0.0, 1.0) for x in (x_any, x_in, x_out))
-    received = np.asarray(graph.weights.sum(axis=0)).ravel()
-    sent = np.asarray(graph.weights.sum(axis=1)).ravel()
-    return {
-        "score": x_any,
-        "score_in": x_in,
-        "score_out": x_out,
-        "exposed_received": x_in * received,
-        "exposed_sent": x_out * sent,
-        "seed": seed.astype(bool),
-    }
+    """Incoming, outgoing and combined exposure of every node of ``graph`` to the ``seeds``
+    (node ids), in the order of ``graph.nodes``: the SQL walk on an in-memory DuckDB."""
+    check_walk(hops, decay)
+    nodes = graph.nodes
+    engine = DuckDBEngine()
+    try:
+        engine.register("_flows", graph.flows)
+        engine.register("_seeds", pa.table({"node": pa.array(seeds, graph.flows["source"].type)}))
+        stages = InMemoryStages(engine)
+        scores = engine.to_arrow(
+            f"SELECT * FROM {exposure_walk(stages, '_flows', '_seeds', hops=hops, decay=decay, min_score=None)}"
+        )
+        position = np.searchsorted(nodes, scores["node"].to_numpy())
+        out: dict[str, np.ndarray] = {}
+        for name in ("score", "score_in", "score_out", "exposed_received", "exposed_sent"):
+            values = np.zeros(nodes.shape[0])
+            values[position] = scores[name].to_numpy()
+            out[name] = values
+    finally:
+        engine.close()
+    return {**out, "seed": np.isin(nodes, seeds)}
 
 
 def exposure(
@@ -157,39 +332,34 @@ def exposure(
     min_score: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Scored addresses (seeds excluded), highest first, with cluster and attribution."""
-    graph = flow_graph(engine, level=level)
-    if level == "cluster":
-        engine.register("_seed_ids", pa.table({"address_id": pa.array(seed_addresses, pa.int64())}))
-        seeds = engine.to_arrow(
-            "SELECT DISTINCT cluster_id FROM crypto_clusters SEMI JOIN _seed_ids USING (address_id)"
-        )["cluster_id"].to_numpy()
-        engine.unregister("_seed_ids")
-    else:
-        seeds = seed_addresses
-    scores = exposure_scores(graph, seeds, hops=hops, decay=decay)
-    keep = (scores["score"] > max(min_score, 0.0)) & ~scores["seed"]
-    columns = {name: values[keep] for name, values in scores.items() if name != "seed"}
-    table = pa.table(
-        {
-            "node": pa.array(graph.nodes[keep], pa.int64()),
-            **{k: pa.array(v) for k, v in columns.items()},
-        }
-    )
-    engine.register("_exposure", table)
-    node_join = (
-        "JOIN crypto_clusters c ON c.cluster_id = e.node JOIN crypto_addresses a USING (address_id)"
+    check_walk(hops, decay)
+    _check_clusters(engine, level)
+    engine.register("_seed_ids", pa.table({"address_id": pa.array(seed_addresses, pa.int64())}))
+    seeds = (
+        "(SELECT DISTINCT cluster_id AS node FROM crypto_clusters"
+        " SEMI JOIN _seed_ids USING (address_id))"
         if level == "cluster"
-        else "JOIN crypto_addresses a ON a.address_id = e.node LEFT JOIN crypto_clusters c USING (address_id)"
+        else "(SELECT address_id AS node FROM _seed_ids)"
     )
-    rows = engine.records(
-        "SELECT a.address, a.chain, c.cluster_id AS cluster, e.score, e.score_in, e.score_out,"
-        " e.exposed_received, e.exposed_sent, a.address_id"
-        f" FROM _exposure e {node_join}"
-        " ANTI JOIN (SELECT unnest($1::BIGINT[]) AS address_id) s ON s.address_id = a.address_id"
-        " ORDER BY e.score DESC, a.address",
-        [seed_addresses.tolist()],
-    )
-    engine.unregister("_exposure")
+    stages = InMemoryStages(engine)
+    try:
+        flows = stages("flows", lambda: workspace_flows_sql(level))
+        scores = exposure_walk(stages, flows, seeds, hops=hops, decay=decay, min_score=min_score)
+        node_join = (
+            "JOIN crypto_clusters c ON c.cluster_id = e.node JOIN crypto_addresses a USING (address_id)"
+            if level == "cluster"
+            else "JOIN crypto_addresses a ON a.address_id = e.node LEFT JOIN crypto_clusters c USING (address_id)"
+        )
+        rows = engine.records(
+            "SELECT a.address, a.chain, c.cluster_id AS cluster, e.score, e.score_in, e.score_out,"
+            " e.exposed_received, e.exposed_sent, a.address_id"
+            f" FROM {scores} e {node_join}"
+            " ANTI JOIN _seed_ids s ON s.address_id = a.address_id"
+            " ORDER BY e.score DESC, a.address",
+        )
+    finally:
+        stages.close()
+        engine.unregister("_seed_ids")
     return rows
 
 

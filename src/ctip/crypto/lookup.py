@@ -105,10 +105,8 @@ def tagged_addresses(engine: DuckDBEngine, chain: str) -> np.ndarray:
     return np.sort(rows["address_id"].to_numpy())
 
 
-def read_seeds(
-    engine: DuckDBEngine, path: Path, chain: str | None = None
-) -> tuple[np.ndarray, list[str]]:
-    """Address ids of the seeds listed in ``path``, and the entries not found in the workspace.
+def seed_entries(path: Path) -> list[tuple[str, str | None]]:
+    """The (address, chain or None) entries listed in a seeds file, blanks left out.
 
     Accepted: a TagPack (YAML with ``tags``), a table with an ``address`` column (CSV, JSON
     Lines ...; a ``chain`` or ``currency`` column is used when present), or plain text with one
@@ -152,11 +150,17 @@ def read_seeds(
                 )
         else:
             entries = [(line.split("#")[0].strip(), None) for line in text.splitlines()]
+    return [(text, row_chain) for text, row_chain in entries if text]
+
+
+def read_seeds(
+    engine: DuckDBEngine, path: Path, chain: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Address ids of the seeds listed in ``path`` (see ``seed_entries``), and the entries
+    not found in the workspace."""
     ids: list[int] = []
     missing: list[str] = []
-    for text, row_chain in entries:
-        if not text:
-            continue
+    for text, row_chain in seed_entries(path):
         try:
             ids.extend(resolve_start(engine, text, row_chain or chain).addresses.tolist())
         except (NotFoundError, BadInputError):
