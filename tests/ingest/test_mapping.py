@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ctip.errors import BadInputError
@@ -318,6 +318,26 @@ columns:
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(rows=st.lists(record, min_size=1, max_size=15))
+@example(
+    rows=[
+        {
+            "gender": "Feminine",
+            "citizenship": ["PH"],
+            "year": 2019,
+            "born": None,
+            "control": dict.fromkeys(CONTROL, "1"),
+            "note": "x",
+        },
+        {
+            "gender": None,
+            "citizenship": [],
+            "year": None,
+            "born": None,
+            "control": dict.fromkeys(CONTROL, "-99"),
+            "note": None,
+        },
+    ]
+)
 def test_mapping_round_trip_property(
     rows: list[dict[str, object]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -342,9 +362,17 @@ def test_mapping_round_trip_property(
                     *[r["control"][c] for c in CONTROL],  # type: ignore[index]
                 ]
             )
+    # A row with nothing but missing values is a blank line to the importer: counted, not loaded.
+    blank = [
+        not (r["gender"] or r["citizenship"] or r["year"] or r["born"] or r["note"])
+        and all(flag == "-99" for flag in r["control"].values())  # type: ignore[attr-defined]
+        for r in rows
+    ]
+    rows = [r for r, is_blank in zip(rows, blank, strict=True) if not is_blank]
     with Workspace.open(Settings(workspace=folder / "ws"), create=True) as workspace:
         report = import_cases(workspace, path, mapping_path=mapping_path)
         assert report.loaded == len(rows) and report.quarantined == 0
+        assert report.blank == sum(blank)
         stored = workspace.engine.records(
             "SELECT gender, citizenship, year_of_registration, birth_date, means_of_control,"
             " means_of_control_ruled_out FROM cases ORDER BY row_number"
