@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ctip.crypto.addresses import segwit_encode
+from ctip.ads.wallets import bech32_encode as segwit_encode
 from ctip.engine.duckdb import DuckDBEngine
 
 START = 1_640_995_200

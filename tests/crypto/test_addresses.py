@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ctip.crypto.addresses import (
-    base58check_encode,
-    cashaddr_encode,
-    check_address,
-    segwit_encode,
-    why_invalid,
-)
+from ctip.ads.wallets import base58check_encode
+from ctip.ads.wallets import bech32_encode as segwit_encode
+from ctip.crypto.addresses import cashaddr_encode, check_address, why_invalid
 from ctip.crypto.generate import bech32_p2wpkh
 
 

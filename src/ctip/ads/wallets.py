@@ -112,7 +112,7 @@ def check_base58(address: str) -> Wallet | None:
 # --- bech32 / bech32m (BIP-173, BIP-350) ---------------------------------------------------
 
 
-def _polymod(values: list[int]) -> int:
+def bech32_polymod(values: list[int]) -> int:
     generators = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
     check = 1
     for value in values:
@@ -124,11 +124,12 @@ def _polymod(values: list[int]) -> int:
     return check
 
 
-def _hrp_expand(hrp: str) -> list[int]:
+def bech32_hrp_expand(hrp: str) -> list[int]:
     return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
 
 
-def _convert_bits(data: list[int], source: int, target: int, pad: bool) -> list[int] | None:
+def convert_bits(data: list[int], source: int, target: int, pad: bool) -> list[int] | None:
+    """Regroup bits (8 -> 5 for encoding, 5 -> 8 for decoding); None on invalid padding."""
     accumulator, bits, out = 0, 0, []
     maximum = (1 << target) - 1
     for value in data:
@@ -145,11 +146,11 @@ def _convert_bits(data: list[int], source: int, target: int, pad: bool) -> list[
 
 
 def bech32_encode(hrp: str, version: int, program: bytes) -> str:
-    converted = _convert_bits(list(program), 8, 5, True)
+    converted = convert_bits(list(program), 8, 5, True)
     assert converted is not None
     data = [version, *converted]
     constant = BECH32_CONST if version == 0 else BECH32M_CONST
-    polymod = _polymod(_hrp_expand(hrp) + data + [0] * 6) ^ constant
+    polymod = bech32_polymod(bech32_hrp_expand(hrp) + data + [0] * 6) ^ constant
     checksum = [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
     return hrp + "1" + "".join(BECH32_CHARSET[d] for d in data + checksum)
 
@@ -164,12 +165,12 @@ def check_segwit(address: str) -> Wallet | None:
     data = [_BECH32_INDEX.get(c, -1) for c in rest]
     if min(data) < 0:
         return None
-    constant = _polymod(_hrp_expand(hrp) + data)
+    constant = bech32_polymod(bech32_hrp_expand(hrp) + data)
     version = data[0]
     expected = BECH32_CONST if version == 0 else BECH32M_CONST
     if constant != expected or version > 16:
         return None
-    program = _convert_bits(data[1:-6], 5, 8, False)
+    program = convert_bits(data[1:-6], 5, 8, False)
     if program is None or not 2 <= len(program) <= 40:
         return None
     if version == 0 and len(program) not in (20, 32):

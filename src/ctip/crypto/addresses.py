@@ -22,8 +22,14 @@ import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
-BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58 = {c: i for i, c in enumerate(BASE58)}
+from ctip.ads.wallets import (  # one Base58Check, bech32 and EIP-55 for ads and chains
+    b58decode,
+    bech32_hrp_expand,
+    bech32_polymod,
+    convert_bits,
+    eip55,
+)
+
 BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32 = {c: i for i, c in enumerate(BECH32)}
 BECH32_CONST, BECH32M_CONST = 1, 0x2BC830A3
@@ -67,31 +73,6 @@ def _double_sha(data: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(data).digest()).digest()
 
 
-def b58decode(text: str) -> bytes | None:
-    number = 0
-    for char in text:
-        value = _B58.get(char)
-        if value is None:
-            return None
-        number = number * 58 + value
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
-
-
-def b58encode(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, remainder = divmod(number, 58)
-        digits.append(BASE58[remainder])
-    return "1" * (len(data) - len(data.lstrip(b"\x00"))) + "".join(reversed(digits))
-
-
-def base58check_encode(version: int, payload: bytes) -> str:
-    data = bytes([version]) + payload
-    return b58encode(data + _double_sha(data)[:4])
-
-
 def _check_base58(chain: str, text: str) -> Checked | None:
     raw = b58decode(text)
     if raw is None or len(raw) != 25 or _double_sha(raw[:-4])[:4] != raw[-4:]:
@@ -101,52 +82,6 @@ def _check_base58(chain: str, text: str) -> Checked | None:
 
 
 # --- bech32 / bech32m -------------------------------------------------------------------------
-
-
-def _polymod(values: list[int]) -> int:
-    generators = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-    check = 1
-    for value in values:
-        top = check >> 25
-        check = (check & 0x1FFFFFF) << 5 ^ value
-        for index, generator in enumerate(generators):
-            if (top >> index) & 1:
-                check ^= generator
-    return check
-
-
-def _hrp_expand(hrp: str) -> list[int]:
-    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
-
-
-def convert_bits(data: list[int], source: int, target: int, pad: bool) -> list[int] | None:
-    """Regroup bits (8 -> 5 for encoding, 5 -> 8 for decoding); None on invalid padding."""
-    accumulator, bits, out = 0, 0, []
-    maximum = (1 << target) - 1
-    for value in data:
-        accumulator = (accumulator << source) | value
-        bits += source
-        while bits >= target:
-            bits -= target
-            out.append((accumulator >> bits) & maximum)
-    if pad and bits:
-        out.append((accumulator << (target - bits)) & maximum)
-    elif not pad and (bits >= source or (accumulator << (target - bits)) & maximum):
-        return None
-    return out
-
-
-def segwit_encode(hrp: str, version: int, program: bytes) -> str:
-    converted = convert_bits(list(program), 8, 5, True)
-    assert converted is not None
-    data = [version, *converted]
-    constant = BECH32_CONST if version == 0 else BECH32M_CONST
-    polymod = _polymod(_hrp_expand(hrp) + data + [0] * 6) ^ constant
-    return (
-        hrp
-        + "1"
-        + "".join(BECH32[d] for d in data + [(polymod >> 5 * (5 - i)) & 31 for i in range(6)])
-    )
 
 
 def _check_segwit(chain: str, text: str) -> Checked | None:
@@ -160,7 +95,7 @@ def _check_segwit(chain: str, text: str) -> Checked | None:
     if min(data) < 0 or data[0] > 16:
         return None
     expected = BECH32_CONST if data[0] == 0 else BECH32M_CONST
-    if _polymod(_hrp_expand(hrp) + data) != expected:
+    if bech32_polymod(bech32_hrp_expand(hrp) + data) != expected:
         return None
     program = convert_bits(data[1:-6], 5, 8, False)
     if program is None or not 2 <= len(program) <= 40:
@@ -219,17 +154,6 @@ def _check_cashaddr(text: str) -> Checked | None:
 
 
 # --- EVM (EIP-55) -----------------------------------------------------------------------------
-
-
-def eip55(hex_address: str) -> str:
-    """The EIP-55 mixed-case spelling of a 40-hex-digit address."""
-    from ctip.ads.keccak import keccak256  # the ads package's Keccak-256 (original padding)
-
-    body = hex_address.lower().removeprefix("0x")
-    digest = keccak256(body.encode("ascii")).hex()
-    return "0x" + "".join(
-        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(body)
-    )
 
 
 def _check_evm(text: str) -> Checked | None:
